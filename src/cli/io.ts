@@ -1,0 +1,13 @@
+/** Everything the CLI touches of its process, injectable for tests. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  /** Colour on stdout (a TTY and NO_COLOR unset). */
+  color: boolean;
+  /** Terminal width for wrapping. */
+  columns: number;
+  /** Whether stderr is a terminal (progress bars). */
+  stderrIsTTY: boolean;
+  fetch: typeof fetch;
+}

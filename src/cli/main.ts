@@ -1,0 +1,61 @@
+import { createRequire } from "node:module";
+import { Command, CommanderError, Option } from "commander";
+import { QauditError, EXIT } from "../core/errors.js";
+import { SCHEME_NAMES } from "../core/types.js";
+import { UNITS } from "../render/units.js";
+import { runAudit } from "./audit.js";
+import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions } from "./options.js";
+import type { CliIo } from "./io.js";
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+/** Parses argv, runs the command and returns the exit code; never exits the process itself. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command()
+    .name("qaudit")
+    .description("Exact parameter counts and memory of a model under fp32/fp16/bf16/int8/fp4/nf4, from safetensors headers only.")
+    .version(version)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .argument("<model>", "a .safetensors file, a header .json, a model folder, or a Hub model id (org/name)");
+  addAuditOptions(program).action(async (model: string, raw: RawAuditOptions & { debug?: boolean }) => {
+    exitCode = await runAudit(model, raw, io);
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help" ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(error, io, argv.includes("--debug"));
+  }
+  return exitCode;
+}
+
+function addAuditOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--scheme <name>", "storage scheme to simulate (default: the checkpoint as stored)").choices(SCHEME_NAMES))
+    .option("--double-quant", "4-bit with double quantization (bnb_4bit_use_double_quant)")
+    .addOption(new Option("--quant-storage <dtype>", "dtype 4-bit values are packed into (bnb_4bit_quant_storage)").choices(QUANT_STORAGE_CHOICES))
+    .addOption(new Option("--torch-dtype <dtype>", "load dtype of unquantized tensors; auto = transformers 5 (config dtype, else checkpoint's)").choices(TORCH_DTYPE_CHOICES))
+    .option("--skip-modules <names>", "comma-separated modules kept unquantized; replaces the default (the output head), as llm_int8_skip_modules")
+    .option("--all-tensors", "one row per tensor instead of one per repeated block")
+    .option("--json", "the report as JSON on stdout (same as --format json)")
+    .addOption(new Option("--format <format>", "output format").choices(FORMATS))
+    .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS))
+    .option("--debug", "show stack traces of errors");
+}
+
+/** One line on stderr, the error's own exit code; a stack only with --debug. */
+export function reportError(error: unknown, io: CliIo, debug: boolean): number {
+  if (error instanceof QauditError) {
+    io.stderr(`qaudit: ${error.message}\n`);
+    if (debug && error.stack !== undefined) io.stderr(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`qaudit: internal error: ${message}${debug ? "" : " (rerun with --debug for details)"}\n`);
+  if (debug && error instanceof Error && error.stack !== undefined) io.stderr(`${error.stack}\n`);
+  return 1;
+}

@@ -1,0 +1,63 @@
+import { InputError } from "./errors.js";
+import type { Checkpoint, CheckpointFile, ModelConfig } from "./types.js";
+
+/** `model.safetensors.index.json`: which shard holds each tensor. */
+export interface ShardIndex {
+  /** Shard file names in first-seen order, each validated as a plain relative name. */
+  shards: string[];
+  weightMap: Map<string, string>;
+  totalSize?: number;
+}
+
+/** Parses a shard index; shard names come from the network or a stranger's disk, so they are checked. */
+export function parseShardIndex(json: unknown, file: string): ShardIndex {
+  const root = json as { weight_map?: unknown; metadata?: { total_size?: unknown } } | null;
+  if (typeof root !== "object" || root === null || typeof root.weight_map !== "object" || root.weight_map === null || Array.isArray(root.weight_map)) {
+    throw new InputError(`${file}: not a shard index (no "weight_map" object)`);
+  }
+  const weightMap = new Map<string, string>();
+  const shards = new Set<string>();
+  for (const [tensor, shard] of Object.entries(root.weight_map as Record<string, unknown>)) {
+    if (typeof shard !== "string") throw new InputError(`${file}: shard of tensor ${JSON.stringify(tensor)} is not a file name`);
+    checkShardName(shard, file);
+    weightMap.set(tensor, shard);
+    shards.add(shard);
+  }
+  if (shards.size === 0) throw new InputError(`${file}: "weight_map" names no shard`);
+  const totalSize = root.metadata?.total_size;
+  return { shards: [...shards], weightMap, ...(typeof totalSize === "number" ? { totalSize } : {}) };
+}
+
+/** A shard name must stay inside the model's folder: relative, no `..`, no backslashes or drive letters. */
+export function checkShardName(shard: string, file: string): void {
+  const bad =
+    shard.length === 0 ||
+    shard.startsWith("/") ||
+    shard.includes("\\") ||
+    shard.includes("\0") ||
+    /^[A-Za-z]:/.test(shard) ||
+    shard.split("/").some((part) => part === ".." || part === "." || part === "");
+  if (bad) throw new InputError(`${file}: shard name ${JSON.stringify(shard)} escapes the model folder`);
+}
+
+/**
+ * Puts parsed files together into one checkpoint and checks them against the index: every tensor the
+ * index names must be in its shard, and no tensor may appear twice.
+ */
+export function assembleCheckpoint(source: string, files: CheckpointFile[], config: ModelConfig | null, index?: ShardIndex, indexName = "index"): Checkpoint {
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    for (const tensor of file.header.tensors) {
+      const other = seen.get(tensor.name);
+      if (other !== undefined) throw new InputError(`${file.name}: tensor ${JSON.stringify(tensor.name)} is also in ${other}`);
+      seen.set(tensor.name, file.name);
+    }
+  }
+  if (index !== undefined) {
+    for (const [tensor, shard] of index.weightMap) {
+      const found = seen.get(tensor);
+      if (found === undefined) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed in ${shard} but no shard holds it`);
+    }
+  }
+  return { source, files, config };
+}

@@ -1,0 +1,94 @@
+import type { Checkpoint, ModelConfig, TensorInfo, TensorKind } from "./types.js";
+
+/** A tensor with what the model makes of it. */
+export interface ClassifiedTensor {
+  tensor: TensorInfo;
+  file: string;
+  kind: TensorKind;
+  /** The module that owns it: the name without its last component (`…q_proj` for `…q_proj.weight`). */
+  module: string;
+  /** GPT-2 style `Conv1D`: a linear whose weight is stored transposed, `[in, out]`. */
+  conv1d: boolean;
+  /** Same parameter as this other tensor (a tied output head): counted once, there. */
+  tiedTo?: string;
+}
+
+// Architectures whose linears are transformers' `Conv1D` (weight stored as [in, out]).
+const CONV1D_MODEL_TYPES = new Set(["gpt2", "openai-gpt", "imagegpt", "decision_transformer"]);
+const CONV1D_MODULES = new Set(["c_attn", "c_proj", "c_fc", "q_attn"]);
+// Output heads by the names transformers models give them (`get_output_embeddings()` and task heads).
+const OUTPUT_HEAD_MODULES = new Set(["lm_head", "embed_out", "score", "qa_outputs"]);
+// Input token embeddings, the ones an output head can be tied to.
+const TOKEN_EMBEDDING_MODULES = new Set(["embed_tokens", "word_embeddings", "wte", "embed_in", "shared", "tok_embeddings"]);
+// Tensors that checkpoints carry but models hold as buffers, not parameters.
+const BUFFER_NAMES = new Set(["position_ids", "inv_freq", "masked_bias", "running_mean", "running_var", "num_batches_tracked"]);
+
+/** Classifies every tensor of a checkpoint (spec §2), using config.json when there is one. */
+export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
+  const config = checkpoint.config;
+  const all = checkpoint.files.flatMap((file) => file.header.tensors.map((tensor) => ({ tensor, file: file.name })));
+  const conv1dModel = isConv1dModel(all.map((entry) => entry.tensor), config);
+  const classified = all.map(({ tensor, file }): ClassifiedTensor => {
+    const { module, leaf } = splitName(tensor.name);
+    const kind = classifyTensor(tensor, module, leaf, config);
+    const conv1d = kind === "linear" && conv1dModel && CONV1D_MODULES.has(lastPart(module));
+    return { tensor, file, kind, module, conv1d };
+  });
+  markTiedHead(classified, config);
+  return classified;
+}
+
+function classifyTensor(tensor: TensorInfo, module: string, leaf: string, config: ModelConfig | null): TensorKind {
+  const part = lastPart(module);
+  const dims = tensor.shape.length;
+  if (BUFFER_NAMES.has(leaf)) return "buffer";
+  if (leaf === "bias") return dims === 1 ? "bias" : "buffer"; // GPT-2's [1, 1, n, n] attn.bias is a causal mask
+  if (leaf !== "weight") return "other";
+  if (dims === 2 && isOutputHead(module, part, tensor, config)) return "output-head";
+  if (dims === 2 && /emb|^wte$|^wpe$|^shared$/i.test(part)) return "embedding";
+  if (dims === 1 || /norm|^ln(_|$)|_ln$/i.test(part)) return "norm";
+  if (dims === 2) return "linear";
+  return "other";
+}
+
+function isOutputHead(module: string, part: string, tensor: TensorInfo, config: ModelConfig | null): boolean {
+  if (OUTPUT_HEAD_MODULES.has(part)) return true;
+  // A top-level projection onto the vocabulary (`output` in some architectures) is the head too.
+  const topLevel = !/\.\d+(\.|$)/.test(module);
+  return topLevel && config?.vocabSize !== undefined && tensor.shape[0] === config.vocabSize && !/emb/i.test(part);
+}
+
+/** GPT-2 style models, by config.json's model_type, or without one by the fused c_attn's [in, 3·in] shape. */
+function isConv1dModel(tensors: TensorInfo[], config: ModelConfig | null): boolean {
+  if (config?.modelType !== undefined) return CONV1D_MODEL_TYPES.has(config.modelType);
+  const attn = tensors.find((t) => t.name.endsWith("attn.c_attn.weight") && t.shape.length === 2);
+  return attn !== undefined && attn.shape[1] === 3 * (attn.shape[0] ?? 0);
+}
+
+/**
+ * An output head stored beside the embedding it is tied to is one parameter: mark it. transformers'
+ * default is tied; save_pretrained drops the tied copy, so a head present without a config is untied.
+ */
+function markTiedHead(tensors: ClassifiedTensor[], config: ModelConfig | null): void {
+  if (config === null || config.tieWordEmbeddings === false) return;
+  const embedding = tensors.find((t) => t.kind === "embedding" && TOKEN_EMBEDDING_MODULES.has(lastPart(t.module)));
+  if (embedding === undefined) return;
+  for (const head of tensors) {
+    if (head.kind === "output-head" && sameShape(head.tensor.shape, embedding.tensor.shape)) {
+      head.tiedTo = embedding.tensor.name;
+    }
+  }
+}
+
+export function splitName(name: string): { module: string; leaf: string } {
+  const dot = name.lastIndexOf(".");
+  return dot < 0 ? { module: "", leaf: name } : { module: name.slice(0, dot), leaf: name.slice(dot + 1) };
+}
+
+function lastPart(module: string): string {
+  return module.slice(module.lastIndexOf(".") + 1);
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((dim, i) => dim === b[i]);
+}

@@ -1,0 +1,53 @@
+import { FOUR_BIT } from "./schemes.js";
+import type { Report, TensorKind } from "./types.js";
+
+const count = (n: number): string => n.toLocaleString("en-US");
+const shape = (dims: number[]): string => `[${dims.join(", ")}]`;
+
+const KIND_WORDS: Record<TensorKind, string> = {
+  linear: "unquantized linears",
+  embedding: "embeddings",
+  "output-head": "the output head",
+  norm: "norms",
+  bias: "biases",
+  buffer: "buffers",
+  other: "other tensors",
+};
+
+/**
+ * Plain sentences, computed from this model's own figures, on why `sum(p.numel())` and the
+ * trainable count shrink under a quantized load.
+ */
+export function explainReport(report: Report): string[] {
+  const { scheme, totals } = report;
+  const example = report.tensors.find((t) => t.quantized);
+  if (example === undefined) return [];
+  const n = example.logicalElements;
+  const lines: string[] = [];
+  if (scheme.name === "int8") {
+    lines.push(
+      `LLM.int8 keeps one int8 value per weight: ${example.name} ${shape(example.originalShape)} is stored as int8 ${shape(example.storedShape)}, ` +
+        `${count(n)} elements in ${count(example.parameterBytes)} bytes, plus a float32 scale per output row (SCB, ${count(example.quantStateBytes)} bytes) that is not a parameter.`,
+    );
+  } else {
+    const perElement = example.storedDtype === "uint8" ? "two 4-bit values are packed into one uint8 byte" : `4-bit values are packed into ${example.storedDtype} elements`;
+    const state = scheme.doubleQuant
+      ? `absmax per block of ${FOUR_BIT.blocksize} values, itself quantized to uint8 (double quant), and code books`
+      : `a float32 absmax per block of ${FOUR_BIT.blocksize} values and the 16-value code book`;
+    lines.push(
+      `In ${scheme.name} each weight takes 4 bits, so ${perElement}: ${example.name} ${shape(example.originalShape)} holds ${count(n)} values ` +
+        `and is stored as a ${example.storedDtype} tensor of shape ${shape(example.storedShape)} (${count(example.parameterBytes)} bytes), ` +
+        `plus ${count(example.quantStateBytes)} bytes of quantization state (${state}) that is not a parameter.`,
+    );
+    lines.push(
+      `sum(p.numel() for p in model.parameters()) counts stored elements, so it shows ${count(totals.reportedParameters)} ` +
+        `instead of the model's ${count(totals.logicalParameters)} parameters: each packed weight counts ${example.logicalElements / example.storedElements} values as one element.`,
+    );
+  }
+  const rest = new Set(report.tensors.filter((t) => t.trainable).map((t) => KIND_WORDS[t.kind]));
+  lines.push(
+    `Quantized weights are frozen (bitsandbytes creates them with requires_grad=False), so only the unquantized rest is trainable: ` +
+      `${count(totals.trainableParameters)} parameters${rest.size > 0 ? ` (${[...rest].join(", ")})` : ""}.`,
+  );
+  return lines;
+}

@@ -1,0 +1,152 @@
+import { DTYPE_BITS, isDtype, type Dtype } from "./dtypes.js";
+import { HeaderError } from "./errors.js";
+import type { SafetensorsHeader, TensorInfo } from "./types.js";
+
+/** The 8-byte little-endian length that opens every safetensors file. */
+export const LENGTH_PREFIX_BYTES = 8;
+/** The reference implementation (safetensors' Rust crate) refuses longer headers. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+const ENTRY_FIELDS = new Set(["dtype", "shape", "data_offsets"]);
+
+/**
+ * Reads the header length from a file's first 8 bytes and checks it against the cap and, when the
+ * file's size is known, against the end of the file.
+ */
+export function parseHeaderLength(prefix: Uint8Array, file: string, fileSize?: number): number {
+  if (prefix.length < LENGTH_PREFIX_BYTES) {
+    throw new HeaderError(file, `truncated: ${prefix.length} bytes, the 8-byte header length is missing`);
+  }
+  const view = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES);
+  const length = view.getBigUint64(0, true);
+  if (length > BigInt(MAX_HEADER_BYTES)) {
+    throw new HeaderError(file, `header length ${length} bytes is over the ${MAX_HEADER_BYTES}-byte limit`);
+  }
+  const n = Number(length);
+  if (n < 2) throw new HeaderError(file, `header length ${n} bytes is too short for a JSON object`);
+  if (fileSize !== undefined && LENGTH_PREFIX_BYTES + n > fileSize) {
+    throw new HeaderError(file, `header length ${n} bytes runs past the end of the file (${fileSize} bytes)`);
+  }
+  return n;
+}
+
+/**
+ * Parses and validates a header's JSON bytes (spec §1). `fileSize`, when known, is the whole file's
+ * size: a header-only file (no data region) is valid; a data region shorter than the offsets is not.
+ */
+export function parseHeader(json: Uint8Array, file: string, fileSize?: number): SafetensorsHeader {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(json);
+  } catch {
+    throw new HeaderError(file, "header is not valid UTF-8");
+  }
+  if (!text.startsWith("{")) throw new HeaderError(file, "header does not start with '{'");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new HeaderError(file, `header is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isPlainObject(parsed)) throw new HeaderError(file, "header is not a JSON object");
+
+  let metadata: Record<string, string> | null = null;
+  const tensors: TensorInfo[] = [];
+  for (const name of Object.keys(parsed)) {
+    const entry = parsed[name];
+    if (name === "__metadata__") {
+      metadata = parseMetadata(entry, file);
+      continue;
+    }
+    tensors.push(parseEntry(name, entry, file));
+  }
+  const dataBytes = checkOffsets(tensors, file);
+  if (fileSize !== undefined) {
+    const available = fileSize - LENGTH_PREFIX_BYTES - json.length;
+    // A header-only file (no data region at all) is a legitimate audit input; a partial one is not.
+    if (available > 0 && available < dataBytes) {
+      throw new HeaderError(file, `data region is truncated: ${available} of ${dataBytes} bytes present`);
+    }
+  }
+  return { tensors, metadata, headerBytes: json.length, dataBytes };
+}
+
+function parseMetadata(value: unknown, file: string): Record<string, string> | null {
+  if (value === null) return null;
+  if (!isPlainObject(value)) throw new HeaderError(file, "__metadata__ is not an object of strings");
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== "string") throw new HeaderError(file, `__metadata__ value of ${JSON.stringify(key)} is not a string`);
+    out[key] = item;
+  }
+  return out;
+}
+
+function parseEntry(name: string, entry: unknown, file: string): TensorInfo {
+  if (!isPlainObject(entry)) throw new HeaderError(file, "entry is not an object", name);
+  for (const field of Object.keys(entry)) {
+    if (!ENTRY_FIELDS.has(field)) throw new HeaderError(file, `unexpected field ${JSON.stringify(field)}`, name);
+  }
+  const { dtype, shape, data_offsets: offsets } = entry;
+  if (typeof dtype !== "string") throw new HeaderError(file, "missing or non-string dtype", name);
+  if (!isDtype(dtype)) throw new HeaderError(file, `unknown dtype ${JSON.stringify(dtype)}`, name);
+  if (!Array.isArray(shape)) throw new HeaderError(file, "missing shape (an array of dimensions)", name);
+  let elements = 1;
+  for (const dim of shape) {
+    if (typeof dim !== "number" || !Number.isSafeInteger(dim) || dim < 0) {
+      throw new HeaderError(file, `dimension ${JSON.stringify(dim)} is not a non-negative integer`, name);
+    }
+    elements *= dim;
+    if (!Number.isSafeInteger(elements)) throw new HeaderError(file, `shape [${shape.join(", ")}] overflows`, name);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2) {
+    throw new HeaderError(file, "data_offsets must be [begin, end]", name);
+  }
+  const [begin, end] = offsets as unknown[];
+  if (!isOffset(begin) || !isOffset(end)) {
+    throw new HeaderError(file, "data_offsets must be non-negative integers", name);
+  }
+  if (end < begin) throw new HeaderError(file, `data_offsets [${begin}, ${end}] end before they begin`, name);
+  const expected = expectedBytes(elements, dtype, file, name);
+  if (end - begin !== expected) {
+    throw new HeaderError(
+      file,
+      `data_offsets span ${end - begin} bytes but shape [${shape.join(", ")}] of ${dtype} needs ${expected}`,
+      name,
+    );
+  }
+  return { name, dtype, shape: shape as number[], dataOffsets: [begin, end], elements };
+}
+
+function expectedBytes(elements: number, dtype: Dtype, file: string, name: string): number {
+  const bits = DTYPE_BITS[dtype];
+  if (bits % 8 === 0) return elements * (bits / 8);
+  // Sub-byte dtypes must fill whole bytes, as the reference implementation requires.
+  if ((elements * bits) % 8 !== 0) {
+    throw new HeaderError(file, `${elements} values of ${dtype} do not fill whole bytes`, name);
+  }
+  return (elements * bits) / 8;
+}
+
+/** Offsets must tile the data region from 0 with no holes or overlaps; returns its length. */
+function checkOffsets(tensors: TensorInfo[], file: string): number {
+  const ordered = tensors.slice().sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  let cursor = 0;
+  for (const tensor of ordered) {
+    const [begin, end] = tensor.dataOffsets;
+    if (begin !== cursor) {
+      const what = begin > cursor ? `leave a hole at bytes ${cursor}..${begin}` : `overlap the previous tensor (which ends at ${cursor})`;
+      throw new HeaderError(file, `data_offsets [${begin}, ${end}] ${what}`, tensor.name);
+    }
+    cursor = end;
+  }
+  return cursor;
+}
+
+function isOffset(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

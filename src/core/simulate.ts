@@ -1,0 +1,146 @@
+import { classifyTensors, type ClassifiedTensor } from "./classify.js";
+import { bytesOf, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
+import { explainReport } from "./explain.js";
+import { isQuantizingScheme, PLAIN_SCHEME_DTYPE, quantizedLayout } from "./schemes.js";
+import type { Checkpoint, Report, SimulationOptions, TensorReport, Totals } from "./types.js";
+
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Simulates how a checkpoint is held in memory after `from_pretrained` under a storage scheme
+ * (spec §2–§5) and returns the report every renderer draws from.
+ */
+export function simulateScheme(checkpoint: Checkpoint, options: SimulationOptions): Report {
+  const classified = classifyTensors(checkpoint);
+  const loadDtype = resolveLoadDtype(checkpoint, options);
+  const skip = options.skipModules;
+  const warnings: string[] = [];
+  if (skip !== null) {
+    for (const name of skip) {
+      if (!classified.some((t) => matchesModule(name, t.module))) warnings.push(`--skip-modules: ${JSON.stringify(name)} matches no module`);
+    }
+  }
+  const tensors = classified.map((entry) => simulateTensor(entry, options, loadDtype, isSkipped(entry, skip)));
+  const totals = sumTotals(tensors);
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    model: { source: checkpoint.source, files: checkpoint.files.map((f) => f.name), tensorCount: tensors.length },
+    scheme: {
+      name: options.scheme ?? "stored",
+      doubleQuant: options.doubleQuant,
+      torchDtype: loadDtype === null ? "stored" : TORCH_NAME[loadDtype],
+      quantStorage: options.quantStorage,
+    },
+    tensors,
+    totals,
+    explanation: [],
+    warnings,
+  };
+  report.explanation = explainReport(report);
+  return report;
+}
+
+/**
+ * The dtype unquantized floating tensors are loaded in, or null to keep each tensor's own.
+ * "auto" is transformers 5's default: config.json's dtype, else the checkpoint's first floating dtype
+ * (the first file's tensors in sorted name order, the order `safe_open().keys()` yields).
+ */
+export function resolveLoadDtype(checkpoint: Checkpoint, options: SimulationOptions): Dtype | null {
+  const { scheme, torchDtype } = options;
+  if (scheme === "fp32" || scheme === "fp16" || scheme === "bf16") return PLAIN_SCHEME_DTYPE[scheme];
+  if (torchDtype !== "auto") return TORCH_DTYPES[torchDtype].dtype;
+  if (scheme === null) return null; // as stored
+  const fromConfig: TorchDtype | undefined = checkpoint.config?.dtype;
+  if (fromConfig !== undefined) return TORCH_DTYPES[fromConfig].dtype;
+  const first = checkpoint.files[0]?.header.tensors
+    .filter((t) => isFloatingDtype(t.dtype))
+    .reduce<string | null>((min, t) => (min === null || t.name < min ? t.name : min), null);
+  const firstDtype = checkpoint.files[0]?.header.tensors.find((t) => t.name === first)?.dtype;
+  if (firstDtype === undefined) return null;
+  return torchDtypeOf(firstDtype) === undefined ? null : firstDtype;
+}
+
+function simulateTensor(entry: ClassifiedTensor, options: SimulationOptions, loadDtype: Dtype | null, skipped: boolean): TensorReport {
+  const { tensor, kind, tiedTo } = entry;
+  const base = {
+    name: tensor.name,
+    kind,
+    originalShape: tensor.shape,
+    originalDtype: tensor.dtype,
+    file: entry.file,
+  };
+  if (tiedTo !== undefined) {
+    return {
+      ...base,
+      quantized: false,
+      storedShape: tensor.shape,
+      storedDtype: TORCH_NAME[castDtype(tensor.dtype, loadDtype)],
+      logicalElements: 0,
+      storedElements: 0,
+      trainable: false,
+      parameterBytes: 0,
+      quantStateBytes: 0,
+      tiedTo,
+    };
+  }
+  const scheme = options.scheme;
+  const quantizable = kind === "linear" || (kind === "output-head" && options.skipModules !== null);
+  if (scheme !== null && isQuantizingScheme(scheme) && quantizable && !skipped) {
+    const n = tensor.elements;
+    // Conv1D stores [in, out]; bitsandbytes' replacement holds it as nn.Linear's [out, in].
+    const out = entry.conv1d ? tensor.shape[1]! : tensor.shape[0]!;
+    const layout = quantizedLayout(scheme, out, n, options.doubleQuant, options.quantStorage);
+    // Params4bit and Int8Params are created with requires_grad=False.
+    return { ...base, quantized: true, logicalElements: n, ...layout, trainable: false };
+  }
+  const dtype = castDtype(tensor.dtype, loadDtype);
+  return {
+    ...base,
+    quantized: false,
+    storedShape: tensor.shape,
+    storedDtype: TORCH_NAME[dtype],
+    logicalElements: tensor.elements,
+    storedElements: tensor.elements,
+    // Only floating parameters can require grad; buffers never do.
+    trainable: kind !== "buffer" && isFloatingDtype(dtype),
+    parameterBytes: bytesOf(tensor.elements, dtype),
+    quantStateBytes: 0,
+  };
+}
+
+/** A load dtype applies to floating tensors only; integer and bool tensors keep theirs. */
+function castDtype(dtype: Dtype, loadDtype: Dtype | null): Dtype {
+  return loadDtype !== null && isFloatingDtype(dtype) ? loadDtype : dtype;
+}
+
+function isSkipped(entry: ClassifiedTensor, skip: string[] | null): boolean {
+  if (skip === null) return entry.kind === "output-head";
+  return skip.some((name) => matchesModule(name, entry.module));
+}
+
+/** `llm_int8_skip_modules` matching: the name equals the module, is a dotted prefix of it, or ends it. */
+export function matchesModule(name: string, module: string): boolean {
+  return module === name || module.startsWith(`${name}.`) || module.endsWith(name);
+}
+
+/** Totals as PyTorch reports them: buffers count in the footprint but are not parameters. */
+export function sumTotals(tensors: TensorReport[]): Totals {
+  const totals: Totals = {
+    logicalParameters: 0,
+    reportedParameters: 0,
+    trainableParameters: 0,
+    parameterBytes: 0,
+    quantStateBytes: 0,
+    totalBytes: 0,
+  };
+  for (const t of tensors) {
+    totals.parameterBytes += t.parameterBytes;
+    totals.quantStateBytes += t.quantStateBytes;
+    if (t.kind === "buffer") continue;
+    totals.logicalParameters += t.logicalElements;
+    totals.reportedParameters += t.storedElements;
+    if (t.trainable) totals.trainableParameters += t.storedElements;
+  }
+  totals.totalBytes = totals.parameterBytes + totals.quantStateBytes;
+  return totals;
+}

@@ -1,0 +1,36 @@
+import { HeaderError } from "../core/errors.js";
+import { LENGTH_PREFIX_BYTES, parseHeader, parseHeaderLength } from "../core/header.js";
+import type { SafetensorsHeader } from "../core/types.js";
+
+/** The one interface between IO and the header reader: byte ranges of a file, and its size if known. */
+export interface ByteSource {
+  readonly name: string;
+  /** Total size in bytes, when known before reading. */
+  readonly size?: number;
+  /** Bytes [start, end) (end exclusive); may return fewer only at the end of the file. */
+  read(start: number, end: number): Promise<Uint8Array>;
+}
+
+/**
+ * Reads a safetensors header with one speculative read of `firstRead` bytes, which usually covers
+ * the whole header, and a second read only for the rest of a longer header.
+ */
+export async function readHeader(source: ByteSource, firstRead = 100_000): Promise<SafetensorsHeader> {
+  const end = source.size === undefined ? firstRead : Math.min(firstRead, source.size);
+  const head = await source.read(0, Math.max(end, LENGTH_PREFIX_BYTES));
+  const length = parseHeaderLength(head.subarray(0, LENGTH_PREFIX_BYTES), source.name, source.size);
+  const needed = LENGTH_PREFIX_BYTES + length;
+  let json: Uint8Array;
+  if (head.length >= needed) {
+    json = head.subarray(LENGTH_PREFIX_BYTES, needed);
+  } else {
+    const rest = await source.read(head.length, needed);
+    if (head.length + rest.length < needed) {
+      throw new HeaderError(source.name, `truncated: header needs ${needed} bytes, the file has ${head.length + rest.length}`);
+    }
+    json = new Uint8Array(length);
+    json.set(head.subarray(LENGTH_PREFIX_BYTES));
+    json.set(rest.subarray(0, needed - head.length), head.length - LENGTH_PREFIX_BYTES);
+  }
+  return parseHeader(json, source.name, source.size);
+}

@@ -1,0 +1,113 @@
+import { open, readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { assembleCheckpoint, parseShardIndex, type ShardIndex } from "../core/checkpoint.js";
+import { readModelConfig } from "../core/config.js";
+import { InputError } from "../core/errors.js";
+import { parseHeader } from "../core/header.js";
+import type { Checkpoint, CheckpointFile, ModelConfig } from "../core/types.js";
+import { readHeader, type ByteSource } from "./byte-source.js";
+
+const INDEX_FILE = "model.safetensors.index.json";
+const SINGLE_FILE = "model.safetensors";
+
+/**
+ * Loads a local model: a `.safetensors` file, a header's JSON on its own, a shard index, or a folder
+ * holding `model.safetensors` or `model.safetensors.index.json` (with config.json when present).
+ */
+export async function loadLocalCheckpoint(path: string): Promise<Checkpoint> {
+  const info = await statOrThrow(path);
+  if (info.isDirectory()) return loadDirectory(path);
+  if (path.endsWith(".json")) {
+    const json = await readJson(path);
+    if (typeof json === "object" && json !== null && "weight_map" in json) {
+      return loadSharded(dirname(path), path, parseShardIndex(json, path));
+    }
+    const bytes = await readFile(path);
+    const header = parseHeader(bytes, path);
+    return assembleCheckpoint(path, [{ name: basename(path), header }], await readConfig(dirname(path)));
+  }
+  const file = await readLocalHeader(path, basename(path));
+  return assembleCheckpoint(path, [file], await readConfig(dirname(path)));
+}
+
+async function loadDirectory(dir: string): Promise<Checkpoint> {
+  const entries = await readdir(dir);
+  if (entries.includes(INDEX_FILE)) {
+    const indexPath = join(dir, INDEX_FILE);
+    return loadSharded(dir, indexPath, parseShardIndex(await readJson(indexPath), indexPath));
+  }
+  const weights = entries.includes(SINGLE_FILE) ? [SINGLE_FILE] : entries.filter((e) => e.endsWith(".safetensors")).sort();
+  if (weights.length === 0) {
+    const others = entries.filter((e) => /\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$/.test(e));
+    const found = others.length > 0 ? ` (it has ${others.join(", ")}; only safetensors headers can be audited)` : "";
+    throw new InputError(`${dir}: no safetensors weights${found}`);
+  }
+  const files = await Promise.all(weights.map((name) => readLocalHeader(join(dir, name), name)));
+  return assembleCheckpoint(dir, files, await readConfig(dir));
+}
+
+async function loadSharded(dir: string, indexPath: string, index: ShardIndex): Promise<Checkpoint> {
+  const files: CheckpointFile[] = await Promise.all(
+    index.shards.map(async (shard) => {
+      const path = join(dir, shard);
+      try {
+        await stat(path);
+      } catch {
+        throw new InputError(`${indexPath}: shard ${shard} is missing`);
+      }
+      return readLocalHeader(path, shard);
+    }),
+  );
+  return assembleCheckpoint(dir, files, await readConfig(dir), index, indexPath);
+}
+
+async function readLocalHeader(path: string, name: string): Promise<CheckpointFile> {
+  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+    throw new InputError(`${path}: cannot open (${error.code ?? error.message})`);
+  });
+  try {
+    const { size } = await handle.stat();
+    const source: ByteSource = {
+      name: path,
+      size,
+      async read(start, end) {
+        const buffer = new Uint8Array(Math.max(0, Math.min(end, size) - start));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+        return buffer.subarray(0, bytesRead);
+      },
+    };
+    return { name, header: await readHeader(source) };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readConfig(dir: string): Promise<ModelConfig | null> {
+  const path = join(dir, "config.json");
+  try {
+    await stat(path);
+  } catch {
+    return null;
+  }
+  return readModelConfig(await readJson(path));
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new InputError(`${path}: cannot read (${error.code ?? error.message})`);
+  });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InputError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+async function statOrThrow(path: string): Promise<Awaited<ReturnType<typeof stat>>> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(code === "ENOENT" ? `${path}: no such file or directory` : `${path}: cannot read (${code})`);
+  }
+}

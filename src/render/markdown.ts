@@ -1,0 +1,32 @@
+import type { Report } from "../core/types.js";
+import { reportRows, schemeLabel, totalLines } from "./rows.js";
+import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
+
+export interface MarkdownOptions {
+  units: Units;
+  allTensors: boolean;
+}
+
+/** A GitHub-flavoured markdown report, ready for a pull-request comment. */
+export function renderMarkdown(report: Report, options: MarkdownOptions): string {
+  const cell = (s: string): string => s.replace(/\|/g, "\\|");
+  const lines = [
+    `### ${cell(report.model.source)}: ${schemeLabel(report)} (unquantized in ${report.scheme.torchDtype})`,
+    "",
+    "| tensor | × | original | stored | logical | numel | trainable | bytes | quant state |",
+    "|---|--:|---|---|--:|--:|:-:|--:|--:|",
+  ];
+  for (const { name, tensor: t, count } of reportRows(report, options.allTensors)) {
+    const stored = t.tiedTo !== undefined ? `tied to \`${t.tiedTo}\`` : `\`${formatShape(t.storedShape)}\` ${t.storedDtype}`;
+    lines.push(
+      `| \`${cell(name)}\` | ${count} | \`${formatShape(t.originalShape)}\` ${t.originalDtype} | ${stored} | ${formatCount(t.logicalElements)} | ` +
+        `${formatCount(t.storedElements)} | ${t.kind === "buffer" ? "buffer" : t.trainable ? "yes" : "no"} | ${formatBytes(t.parameterBytes, options.units)} | ${formatBytes(t.quantStateBytes, options.units)} |`,
+    );
+  }
+  lines.push("", "| total | value |", "|---|--:|");
+  for (const { label, value, bytes } of totalLines(report)) {
+    lines.push(`| ${label} | ${bytes ? `${formatBytes(value, options.units)} (${formatCount(value)} bytes)` : formatCount(value)} |`);
+  }
+  if (report.explanation.length > 0) lines.push("", ...report.explanation.map((s) => `> ${s}`).join("\n>\n").split("\n"));
+  return `${lines.join("\n")}\n`;
+}

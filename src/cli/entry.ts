@@ -6,7 +6,8 @@ const code = await main(process.argv, {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
-  color: chalk.level > 0,
+  // no-color.org: NO_COLOR set and non-empty turns colour off, whatever FORCE_COLOR says.
+  color: chalk.level > 0 && (process.env.NO_COLOR ?? "") === "",
   columns: Math.min(process.stdout.columns ?? 100, 120),
   stderrIsTTY: process.stderr.isTTY === true,
   fetch: globalThis.fetch,

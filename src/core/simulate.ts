@@ -62,49 +62,54 @@ export function resolveLoadDtype(checkpoint: Checkpoint, options: SimulationOpti
 
 function simulateTensor(entry: ClassifiedTensor, options: SimulationOptions, loadDtype: Dtype | null, skipped: boolean): TensorReport {
   const { tensor, kind, tiedTo } = entry;
-  const base = {
-    name: tensor.name,
-    kind,
-    originalShape: tensor.shape,
-    originalDtype: tensor.dtype,
-    file: entry.file,
-  };
-  if (tiedTo !== undefined) {
-    return {
-      ...base,
-      quantized: false,
-      storedShape: tensor.shape,
-      storedDtype: TORCH_NAME[castDtype(tensor.dtype, loadDtype)],
-      logicalElements: 0,
-      storedElements: 0,
-      trainable: false,
-      parameterBytes: 0,
-      quantStateBytes: 0,
-      tiedTo,
-    };
-  }
   const scheme = options.scheme;
   const quantizable = kind === "linear" || (kind === "output-head" && options.skipModules !== null);
-  if (scheme !== null && isQuantizingScheme(scheme) && quantizable && !skipped) {
+  if (tiedTo === undefined && scheme !== null && isQuantizingScheme(scheme) && quantizable && !skipped) {
     const n = tensor.elements;
     // Conv1D stores [in, out]; bitsandbytes' replacement holds it as nn.Linear's [out, in].
     const out = entry.conv1d ? tensor.shape[1]! : tensor.shape[0]!;
     const layout = quantizedLayout(scheme, out, n, options.doubleQuant, options.quantStorage);
     // Params4bit and Int8Params are created with requires_grad=False.
-    return { ...base, quantized: true, logicalElements: n, ...layout, trainable: false };
+    return tensorReport(entry, true, layout.storedShape, layout.storedDtype, n, layout.storedElements, false, layout.parameterBytes, layout.quantStateBytes);
   }
   const dtype = castDtype(tensor.dtype, loadDtype);
+  if (tiedTo !== undefined) {
+    const tied = tensorReport(entry, false, tensor.shape, TORCH_NAME[dtype], 0, 0, false, 0, 0);
+    tied.tiedTo = tiedTo;
+    return tied;
+  }
+  // Only floating parameters can require grad; buffers never do.
+  const trainable = kind !== "buffer" && isFloatingDtype(dtype);
+  return tensorReport(entry, false, tensor.shape, TORCH_NAME[dtype], tensor.elements, tensor.elements, trainable, bytesOf(tensor.elements, dtype), 0);
+}
+
+// One object literal, fields always in the same order: 100,000 reports stay one hidden class.
+function tensorReport(
+  entry: ClassifiedTensor,
+  quantized: boolean,
+  storedShape: number[],
+  storedDtype: string,
+  logicalElements: number,
+  storedElements: number,
+  trainable: boolean,
+  parameterBytes: number,
+  quantStateBytes: number,
+): TensorReport {
+  const { tensor } = entry;
   return {
-    ...base,
-    quantized: false,
-    storedShape: tensor.shape,
-    storedDtype: TORCH_NAME[dtype],
-    logicalElements: tensor.elements,
-    storedElements: tensor.elements,
-    // Only floating parameters can require grad; buffers never do.
-    trainable: kind !== "buffer" && isFloatingDtype(dtype),
-    parameterBytes: bytesOf(tensor.elements, dtype),
-    quantStateBytes: 0,
+    name: tensor.name,
+    kind: entry.kind,
+    quantized,
+    originalShape: tensor.shape,
+    originalDtype: tensor.dtype,
+    storedShape,
+    storedDtype,
+    logicalElements,
+    storedElements,
+    trainable,
+    parameterBytes,
+    quantStateBytes,
+    file: entry.file,
   };
 }
 

@@ -54,7 +54,8 @@ function header(report: Report, c: InstanceType<typeof Chalk>): string {
   const { scheme, model } = report;
   const name = schemeLabel(report);
   const files = model.files.length === 1 ? model.files[0] : `${model.files.length} files`;
-  return `${c.bold(model.source)} (${files}, ${formatCount(model.tensorCount)} tensors): ${c.bold(name)}, unquantized tensors in ${scheme.torchDtype}`;
+  const rest = scheme.name === "stored" && scheme.torchDtype === "stored" ? "" : `, unquantized tensors in ${scheme.torchDtype}`;
+  return `${c.bold(model.source)} (${files}, ${formatCount(model.tensorCount)} tensors): ${c.bold(name)}${rest}`;
 }
 
 function totals(report: Report, options: TableOptions, c: InstanceType<typeof Chalk>): string {

@@ -1,0 +1,54 @@
+// Core benchmark: parse + validate + simulate a 100,000-tensor header, against a bare JSON.parse of
+// the same bytes measured in the same run. Target (issue 3): the whole audit under 3× JSON.parse.
+import { parseHeader } from "../dist/core/header.js";
+import { simulateScheme } from "../dist/core/simulate.js";
+import { headerJson } from "../scripts/safetensors-writer.mjs";
+
+export function syntheticTensors(count) {
+  const tensors = [];
+  const perLayer = 10;
+  for (let i = 0; tensors.length < count; i++) {
+    const p = `model.layers.${i}`;
+    const layer = [
+      [`${p}.self_attn.q_proj.weight`, "BF16", [4096, 4096]],
+      [`${p}.self_attn.k_proj.weight`, "BF16", [1024, 4096]],
+      [`${p}.self_attn.v_proj.weight`, "BF16", [1024, 4096]],
+      [`${p}.self_attn.o_proj.weight`, "BF16", [4096, 4096]],
+      [`${p}.mlp.gate_proj.weight`, "BF16", [14336, 4096]],
+      [`${p}.mlp.up_proj.weight`, "BF16", [14336, 4096]],
+      [`${p}.mlp.down_proj.weight`, "BF16", [4096, 14336]],
+      [`${p}.input_layernorm.weight`, "BF16", [4096]],
+      [`${p}.post_attention_layernorm.weight`, "BF16", [4096]],
+      [`${p}.self_attn.q_norm.weight`, "BF16", [128]],
+    ];
+    tensors.push(...layer.slice(0, Math.min(perLayer, count - tensors.length)));
+  }
+  return tensors;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function time(fn, runs) {
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    fn();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(samples);
+}
+
+export function benchCore({ tensors = 100_000, runs = 15 } = {}) {
+  const bytes = new TextEncoder().encode(JSON.stringify(headerJson(syntheticTensors(tensors))));
+  const options = { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null };
+  const decoder = new TextDecoder();
+  const audit = () => simulateScheme({ source: "bench", files: [{ name: "bench.safetensors", header: parseHeader(bytes, "bench") }], config: null }, options);
+  // Warm up both paths before measuring.
+  for (let i = 0; i < 3; i++) { JSON.parse(decoder.decode(bytes)); audit(); }
+  const baseline = time(() => JSON.parse(decoder.decode(bytes)), runs);
+  const ours = time(audit, runs);
+  return { tensors, headerBytes: bytes.length, baselineMs: baseline, auditMs: ours, ratio: ours / baseline };
+}

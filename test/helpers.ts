@@ -1,0 +1,26 @@
+// Tiny builders for tests: checkpoints from tensor lists, without touching the disk.
+import { readModelConfig } from "../src/core/config.js";
+import { parseHeader } from "../src/core/header.js";
+import { simulateScheme } from "../src/core/simulate.js";
+import type { Checkpoint, Report, SimulationOptions } from "../src/core/types.js";
+// @ts-expect-error plain JS generator shared with scripts/make-fixtures.mjs
+import { headerJson } from "../scripts/safetensors-writer.mjs";
+
+export type TensorSpec = [name: string, dtype: string, shape: number[]];
+
+export function checkpointOf(tensors: TensorSpec[], config: Record<string, unknown> | null = null, source = "test"): Checkpoint {
+  const json = new TextEncoder().encode(JSON.stringify(headerJson(tensors)));
+  return { source, files: [{ name: "model.safetensors", header: parseHeader(json, "model.safetensors") }], config: config === null ? null : readModelConfig(config) };
+}
+
+export const DEFAULTS: SimulationOptions = { scheme: null, doubleQuant: false, quantStorage: "uint8", torchDtype: "auto", skipModules: null };
+
+export function simulate(checkpoint: Checkpoint, options: Partial<SimulationOptions> = {}): Report {
+  return simulateScheme(checkpoint, { ...DEFAULTS, ...options });
+}
+
+export function tensorOf(report: Report, name: string) {
+  const found = report.tensors.find((t) => t.name === name);
+  if (found === undefined) throw new Error(`no tensor ${name}`);
+  return found;
+}

@@ -1,0 +1,72 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { InputError } from "../src/core/errors.js";
+import { loadLocalCheckpoint } from "../src/io/local.js";
+// @ts-expect-error plain JS writer
+import { encodeHeaderOnly } from "../scripts/safetensors-writer.mjs";
+
+function modelDir(files: Record<string, Uint8Array | string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "qaudit-local-"));
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+  return dir;
+}
+const shard = (names: string[]) => encodeHeaderOnly(names.map((n) => [n, "F16", [4, 4]]));
+const index = (map: Record<string, string>) => JSON.stringify({ metadata: { total_size: 0 }, weight_map: map });
+
+describe("local sources", () => {
+  it("a sharded folder: every shard read, config picked up", async () => {
+    const cp = await loadLocalCheckpoint("fixtures/falcon-7b-ft");
+    expect(cp.files.map((f) => f.name)).toEqual(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
+    expect(cp.files.reduce((n, f) => n + f.header.tensors.length, 0)).toBe(3 + 32 * 6);
+    expect(cp.config).toMatchObject({ vocabSize: 65025, tieWordEmbeddings: true, dtype: "bf16" });
+  });
+
+  it("a missing shard", async () => {
+    const dir = modelDir({ "a.safetensors": shard(["x.weight"]), "model.safetensors.index.json": index({ "x.weight": "a.safetensors", "y.weight": "b.safetensors" }) });
+    await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(/shard b\.safetensors is missing/);
+  });
+
+  it.each(["../outside.safetensors", "/etc/passwd", "sub/../../x.safetensors", "C:\\x.safetensors", ""])("a shard name that escapes the folder: %j", async (name) => {
+    const dir = modelDir({ "model.safetensors.index.json": index({ "x.weight": name }) });
+    await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(/escapes the model folder/);
+  });
+
+  it("the index lists a tensor its shard lacks; a tensor in two shards", async () => {
+    const a = modelDir({ "a.safetensors": shard(["x.weight"]), "model.safetensors.index.json": index({ "x.weight": "a.safetensors", "y.weight": "a.safetensors" }) });
+    await expect(loadLocalCheckpoint(a)).rejects.toThrowError(/tensor "y\.weight" is listed in a\.safetensors but no shard holds it/);
+    const b = modelDir({
+      "a.safetensors": shard(["x.weight"]),
+      "b.safetensors": shard(["x.weight"]),
+      "model.safetensors.index.json": index({ "x.weight": "a.safetensors", "z.weight": "b.safetensors" }),
+    });
+    await expect(loadLocalCheckpoint(b)).rejects.toThrowError(/b\.safetensors: tensor "x\.weight" is also in a\.safetensors/);
+  });
+
+  it("a folder without safetensors says what it has", async () => {
+    const dir = modelDir({ "pytorch_model.bin": "x", "config.json": "{}" });
+    await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(/no safetensors weights \(it has pytorch_model\.bin; only safetensors headers can be audited\)/);
+  });
+
+  it("a broken config.json or index is an input error", async () => {
+    const dir = modelDir({ "model.safetensors": shard(["x.weight"]), "config.json": "{nope" });
+    await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(InputError);
+    const idx = modelDir({ "model.safetensors.index.json": "[]" });
+    await expect(loadLocalCheckpoint(idx)).rejects.toThrowError(/not a shard index/);
+  });
+});
+
+describe("fixtures", () => {
+  it("scripts/make-fixtures.mjs regenerates the committed fixtures byte for byte", () => {
+    const out = mkdtempSync(join(tmpdir(), "qaudit-fixtures-"));
+    mkdirSync(out, { recursive: true });
+    execFileSync(process.execPath, ["scripts/make-fixtures.mjs", out]);
+    for (const model of readdirSync("fixtures")) {
+      for (const file of readdirSync(join("fixtures", model))) {
+        expect(readFileSync(join(out, model, file)), `${model}/${file}`).toEqual(readFileSync(join("fixtures", model, file)));
+      }
+    }
+  });
+});

@@ -1,19 +1,19 @@
 import { simulateScheme } from "../core/simulate.js";
 import type { Report } from "../core/types.js";
-import { loadLocalCheckpoint } from "../io/local.js";
 import { renderCsv } from "../render/csv.js";
 import { renderJson } from "../render/json.js";
 import { renderMarkdown } from "../render/markdown.js";
 import { renderTable } from "../render/table.js";
 import type { CliIo } from "./io.js";
+import { loadCheckpoint, type RawSourceOptions } from "./load.js";
 import { toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions } from "./options.js";
 import { EXIT } from "../core/errors.js";
 
 /** `qaudit <model>`: load headers, simulate, render to stdout; warnings to stderr. */
-export async function runAudit(model: string, raw: RawAuditOptions, io: CliIo): Promise<number> {
+export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOptions, io: CliIo): Promise<number> {
   const simulation = toSimulationOptions(raw);
   const output = toOutputOptions(raw);
-  const checkpoint = await loadLocalCheckpoint(model);
+  const checkpoint = await loadCheckpoint(model, raw, io);
   const report = simulateScheme(checkpoint, simulation);
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   io.stdout(renderReport(report, output, io));

@@ -6,6 +6,7 @@ import { UNITS } from "../render/units.js";
 import { runAudit } from "./audit.js";
 import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions } from "./options.js";
 import type { CliIo } from "./io.js";
+import type { RawSourceOptions } from "./load.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -19,7 +20,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .argument("<model>", "a .safetensors file, a header .json, a model folder, or a Hub model id (org/name)");
-  addAuditOptions(program).action(async (model: string, raw: RawAuditOptions & { debug?: boolean }) => {
+  addAuditOptions(program).action(async (model: string, raw: RawAuditOptions & RawSourceOptions) => {
     exitCode = await runAudit(model, raw, io);
   });
   try {
@@ -28,7 +29,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (error instanceof CommanderError) {
       return error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help" ? EXIT.ok : EXIT.usage;
     }
-    return reportError(error, io, argv.includes("--debug"));
+    return reportError(error, io, argv.includes("--debug"), secretsOf(argv, io.env));
   }
   return exitCode;
 }
@@ -44,18 +45,42 @@ function addAuditOptions(command: Command): Command {
     .option("--json", "the report as JSON on stdout (same as --format json)")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS))
     .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS))
-    .option("--debug", "show stack traces of errors");
+    .option("--revision <rev>", "Hub branch, tag, commit sha or refs/pr/N", "main")
+    .option("--subfolder <dir>", "folder of the Hub repo holding the model (diffusers: unet, text_encoder)")
+    .option("--token <token>", "Hub token (default: HF_TOKEN, then the token file under HF_HOME)")
+    .option("--offline", "use cached headers only, no network")
+    .option("--no-cache", "neither read nor write the header cache")
+    .option("--concurrency <n>", "header reads in flight at once", "32")
+    .option("--timeout <seconds>", "per-request timeout", "30")
+    .option("--quiet", "no progress bar or retry notices")
+    .option("--debug", "stack traces of errors; request counts of Hub reads");
 }
 
-/** One line on stderr, the error's own exit code; a stack only with --debug. */
-export function reportError(error: unknown, io: CliIo, debug: boolean): number {
+/** One line on stderr, the error's own exit code; a stack only with --debug. Tokens never appear. */
+export function reportError(error: unknown, io: CliIo, debug: boolean, secrets: string[]): number {
+  const write = (text: string): void => io.stderr(redact(text, secrets));
   if (error instanceof QauditError) {
-    io.stderr(`qaudit: ${error.message}\n`);
-    if (debug && error.stack !== undefined) io.stderr(`${error.stack}\n`);
+    write(`qaudit: ${error.message}\n`);
+    if (debug && error.stack !== undefined) write(`${error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr(`qaudit: internal error: ${message}${debug ? "" : " (rerun with --debug for details)"}\n`);
-  if (debug && error instanceof Error && error.stack !== undefined) io.stderr(`${error.stack}\n`);
+  write(`qaudit: internal error: ${message}${debug ? "" : " (rerun with --debug for details)"}\n`);
+  if (debug && error instanceof Error && error.stack !== undefined) write(`${error.stack}\n`);
   return 1;
+}
+
+/** Tokens the process knows of: --token's value and HF_TOKEN. (The token file's content is never put in a message.) */
+function secretsOf(argv: string[], env: Record<string, string | undefined>): string[] {
+  const secrets: string[] = [];
+  argv.forEach((arg, i) => {
+    if (arg === "--token" && argv[i + 1] !== undefined) secrets.push(argv[i + 1]!);
+    if (arg.startsWith("--token=")) secrets.push(arg.slice("--token=".length));
+  });
+  if (env.HF_TOKEN !== undefined) secrets.push(env.HF_TOKEN);
+  return secrets.filter((s) => s.length >= 4);
+}
+
+function redact(text: string, secrets: string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join("[token]"), text);
 }

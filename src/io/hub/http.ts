@@ -1,0 +1,225 @@
+import { describeHubFailure, EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
+
+export interface RetryPolicy {
+  /** Retries after the first attempt, for 429, 5xx, resets, timeouts and short bodies. */
+  retries: number;
+  /** First backoff; doubles each retry. */
+  baseDelayMs: number;
+  /** Longest Retry-After honoured; a longer one fails at once. */
+  maxRetryAfterMs: number;
+  /** Per attempt, body included. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 500, maxRetryAfterMs: 60_000, timeoutMs: 30_000 };
+
+/** What crossed the wire: every HTTP exchange (redirect hops included) and body bytes received. */
+export interface HttpStats {
+  requests: number;
+  bytes: number;
+}
+
+const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** A failure worth another attempt. */
+class TransientFailure extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface FileResult {
+  bytes: Uint8Array;
+  /** `X-Repo-Commit`: the commit the Hub resolved the revision to. */
+  commit?: string;
+}
+
+export interface RangeResult {
+  bytes: Uint8Array;
+  /** The file's total size, from Content-Range (or Content-Length when Range was ignored). */
+  total?: number;
+}
+
+/**
+ * HTTP to the Hub with its policy in one place: the token goes to the Hub's own origin only (never
+ * to the CDN a `resolve` redirects to), redirects are followed by hand so `Range` is re-sent, and
+ * transient failures are retried with backoff, honouring Retry-After.
+ */
+export class HubHttp {
+  readonly stats: HttpStats = { requests: 0, bytes: 0 };
+  private readonly origin: string;
+
+  constructor(
+    endpoint: string,
+    private readonly token: string | undefined,
+    private readonly fetchImpl: typeof fetch,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly onRetry: (message: string) => void = () => {},
+  ) {
+    this.origin = new URL(endpoint).origin;
+  }
+
+  /** A fetch-compatible function for @huggingface/hub calls: same policy, errors described for `ctx`. */
+  fetchFor(ctx: HubErrorContext): typeof fetch {
+    return (async (input: string | URL | Request) => {
+      const url = typeof input === "string" || input instanceof URL ? input.toString() : input.url;
+      return this.withRetries(ctx, async (signal) => {
+        const { response } = await this.send(url, {}, ctx, signal);
+        // Buffer the body inside the attempt so a reset mid-body is retried too.
+        const body = await readAll(response, Number.POSITIVE_INFINITY, this.stats);
+        return new Response(body, { status: response.status, headers: response.headers });
+      });
+    }) as typeof fetch;
+  }
+
+  /** A whole small file (config, index) and the commit it was resolved at, refusing more than `maxBytes`. */
+  async getFile(url: string, maxBytes: number, ctx: HubErrorContext): Promise<FileResult> {
+    return this.withRetries(ctx, async (signal) => {
+      const { response, commit } = await this.send(url, {}, ctx, signal);
+      const length = Number(response.headers.get("content-length") ?? Number.NaN);
+      if (length > maxBytes) {
+        await response.body?.cancel();
+        throw new HubError(`${ctx.file ?? url} is ${length} bytes, over the ${maxBytes}-byte limit`);
+      }
+      const body = await readAll(response, maxBytes + 1, this.stats);
+      if (body.length > maxBytes) throw new HubError(`${ctx.file ?? url} is over the ${maxBytes}-byte limit`);
+      if (Number.isFinite(length) && body.length < length) throw new TransientFailure(`body shorter than promised (${body.length} of ${length} bytes)`);
+      return { bytes: body, ...(commit === undefined ? {} : { commit }) };
+    });
+  }
+
+  /**
+   * Bytes [start, end) of a file. A server that ignores Range and answers 200 with the whole file is
+   * read only up to `end`, then the transfer is aborted: bytes received stay bounded.
+   */
+  async getRange(url: string, start: number, end: number, ctx: HubErrorContext): Promise<RangeResult> {
+    return this.withRetries(ctx, async (signal) => {
+      // HTTP ranges are inclusive: bytes=0-99 is the first 100 bytes.
+      const { response } = await this.send(url, { range: `bytes=${start}-${end - 1}` }, ctx, signal);
+      if (response.status === 206) {
+        const range = parseContentRange(response.headers.get("content-range"));
+        if (range === undefined || range.start !== start) {
+          await response.body?.cancel();
+          throw new HubError(`${ctx.file ?? url}: the server answered a range it was not asked for (${response.headers.get("content-range")})`);
+        }
+        const expected = Math.min(end, range.total ?? end) - start;
+        // One byte past what was promised: a complete body ends on its own (the connection is kept), a
+        // server sending more than it promised is cut off.
+        const bytes = await readAll(response, expected + 1, this.stats);
+        if (bytes.length < expected) throw new TransientFailure(`body shorter than promised (${bytes.length} of ${expected} bytes)`);
+        return { bytes: bytes.subarray(0, expected), ...(range.total === undefined ? {} : { total: range.total }) };
+      }
+      // 200: Range ignored. Keep what falls in [start, end), stop reading at `end`.
+      const length = Number(response.headers.get("content-length") ?? Number.NaN);
+      const all = await readAll(response, end, this.stats);
+      const total = Number.isFinite(length) ? length : all.length < end ? all.length : undefined;
+      if (total !== undefined && all.length < Math.min(end, total)) throw new TransientFailure(`body shorter than promised (${all.length} of ${Math.min(end, total)} bytes)`);
+      return { bytes: all.subarray(Math.min(start, all.length), end), ...(total === undefined ? {} : { total }) };
+    });
+  }
+
+  private async send(url: string, headers: Record<string, string>, ctx: HubErrorContext, signal: AbortSignal): Promise<{ response: Response; commit?: string }> {
+    let current = new URL(url);
+    let commit: string | undefined;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const sent: Record<string, string> = { ...headers };
+      if (this.token !== undefined && current.origin === this.origin) sent.authorization = `Bearer ${this.token}`;
+      this.stats.requests += 1;
+      const response = await this.fetchImpl(current, { headers: sent, redirect: "manual", signal });
+      commit ??= response.headers.get("x-repo-commit") ?? undefined;
+      if (REDIRECTS.has(response.status)) {
+        const location = response.headers.get("location");
+        await response.body?.cancel();
+        if (location === null) throw new HubError(`${ctx.file ?? ctx.repo}: redirect ${response.status} without a Location`);
+        current = new URL(location, current);
+        continue;
+      }
+      if (response.ok) return { response, ...(commit === undefined ? {} : { commit }) };
+      const errorCode = response.headers.get("x-error-code");
+      await response.body?.cancel();
+      if (response.status === 404 && errorCode === "EntryNotFound") throw new EntryNotFoundError(describeHubFailure(404, errorCode, ctx));
+      if (response.status === 429 || response.status >= 500) {
+        throw new TransientFailure(describeHubFailure(response.status, errorCode, ctx), response.status, parseRetryAfter(response.headers.get("retry-after")));
+      }
+      throw new HubError(describeHubFailure(response.status, errorCode, ctx));
+    }
+    throw new HubError(`${ctx.file ?? ctx.repo}: more than ${MAX_REDIRECTS} redirects`);
+  }
+
+  private async withRetries<T>(ctx: HubErrorContext, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      const signal = AbortSignal.timeout(this.retry.timeoutMs);
+      try {
+        return await attempt(signal);
+      } catch (error) {
+        if (error instanceof HubError) throw error;
+        const failure = asTransient(error, this.retry.timeoutMs);
+        const subject = ctx.file ?? ctx.repo;
+        if (failure.retryAfterMs !== undefined && failure.retryAfterMs > this.retry.maxRetryAfterMs) {
+          throw new HubError(`${failure.message} (Retry-After ${Math.ceil(failure.retryAfterMs / 1000)} s)`);
+        }
+        if (tries >= this.retry.retries) {
+          throw new HubError(`${failure.status === undefined ? `${subject}: ${failure.message}` : failure.message}, after ${tries + 1} attempts`);
+        }
+        const delay = failure.retryAfterMs ?? this.retry.baseDelayMs * 2 ** tries;
+        this.onRetry(`${subject}: ${failure.status === undefined ? failure.message : `status ${failure.status}`}; retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}
+
+function asTransient(error: unknown, timeoutMs: number): TransientFailure {
+  if (error instanceof TransientFailure) return error;
+  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === "TimeoutError" || e.name === "AbortError") return new TransientFailure(`timed out after ${timeoutMs} ms`);
+  const cause = e.cause?.code ?? e.cause?.message ?? e.message ?? String(error);
+  return new TransientFailure(`network error (${cause})`);
+}
+
+/** Reads a body to its end, or until `limit` bytes have arrived, then cancels the rest of the transfer. */
+async function readAll(response: Response, limit: number, stats: HttpStats): Promise<Uint8Array> {
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    while (length < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.length;
+      stats.bytes += value.length;
+    }
+  } finally {
+    if (length >= limit) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+export function parseContentRange(value: string | null): { start: number; end: number; total?: number } | undefined {
+  const match = value === null ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim());
+  if (match === null) return undefined;
+  const total = match[3] === "*" ? undefined : Number(match[3]);
+  return { start: Number(match[1]), end: Number(match[2]), ...(total === undefined ? {} : { total }) };
+}
+
+/** Retry-After in seconds or as an HTTP date. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

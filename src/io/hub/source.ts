@@ -1,0 +1,213 @@
+import { modelInfo } from "@huggingface/hub";
+import pLimit from "p-limit";
+import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } from "../../core/checkpoint.js";
+import { readModelConfig } from "../../core/config.js";
+import { InputError, UsageError } from "../../core/errors.js";
+import { parseHeader } from "../../core/header.js";
+import type { Checkpoint, CheckpointFile } from "../../core/types.js";
+import { readHeader, type ByteSource } from "../byte-source.js";
+import { HeaderCache, type CachedSnapshot } from "./cache.js";
+import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
+import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
+import type { HubSettings } from "./settings.js";
+
+export interface HubOptions {
+  revision: string;
+  /** Folder inside the repo holding the model (diffusers `unet`, `text_encoder`). */
+  subfolder: string;
+  offline: boolean;
+  /** Header reads in flight at once. */
+  concurrency: number;
+  settings: HubSettings;
+  fetch: typeof fetch;
+  retry?: RetryPolicy;
+  onRetry?: (message: string) => void;
+  onProgress?: (done: number, total: number, bytes: number) => void;
+}
+
+export interface HubLoad {
+  checkpoint: Checkpoint;
+  sha: string;
+  stats: HttpStats;
+  fromCache: boolean;
+}
+
+const INDEX_FILE = "model.safetensors.index.json";
+const SINGLE_FILE = "model.safetensors";
+const CONFIG_FILE = "config.json";
+const MAX_CONFIG_BYTES = 4_000_000;
+const MAX_INDEX_BYTES = 200_000_000;
+/** First range read of a header when nothing suggests its size; most single-file headers are smaller. */
+export const DEFAULT_FIRST_READ = 100_000;
+const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
+const SHA = /^[0-9a-f]{40}$/;
+
+export function isRepoId(value: string): boolean {
+  return REPO_ID.test(value) && !value.includes("..") && !/\.(safetensors|json)$/.test(value);
+}
+
+/**
+ * Reads a Hub model's headers: one revision lookup pins the commit sha, then config, index and every
+ * shard header are read at that sha, each header with one speculative range read sized from the index.
+ */
+export async function loadHubCheckpoint(repo: string, options: HubOptions): Promise<HubLoad> {
+  if (!isRepoId(repo)) throw new UsageError(`${JSON.stringify(repo)} is not a Hub model id (org/name)`);
+  const subfolder = options.subfolder.replace(/^\/+|\/+$/g, "");
+  if (subfolder !== "") checkShardName(subfolder, "--subfolder");
+  const cache = options.settings.cacheDir === undefined ? undefined : new HeaderCache(options.settings.cacheDir);
+  const http = new HubHttp(options.settings.endpoint, options.settings.token, options.fetch, options.retry ?? DEFAULT_RETRY, options.onRetry);
+  const ctx: HubErrorContext = { endpoint: options.settings.endpoint, repo, revision: options.revision, hasToken: options.settings.token !== undefined };
+
+  if (options.offline) {
+    if (cache === undefined) throw new UsageError("--offline needs the cache (drop --no-cache)");
+    const sha = SHA.test(options.revision) ? options.revision : await cache.readRef(repo, options.revision);
+    const snapshot = sha === undefined ? undefined : await cache.readSnapshot(repo, sha, subfolder);
+    if (sha === undefined || snapshot === undefined) {
+      throw new HubError(`${repo}@${options.revision} is not in the cache; run once without --offline`);
+    }
+    return { checkpoint: fromSnapshot(repo, options.revision, subfolder, snapshot), sha, stats: http.stats, fromCache: true };
+  }
+
+  const prefix = subfolder === "" ? "" : `${subfolder}/`;
+  const url = (file: string, rev: string): string =>
+    `${options.settings.endpoint}/${repo}/resolve/${encodeURIComponent(rev)}/${file.split("/").map(encodeURIComponent).join("/")}`;
+  const fileCtx = (file: string): HubErrorContext => ({ ...ctx, file });
+  const configPath = `${prefix}${CONFIG_FILE}`;
+  const indexPath = `${prefix}${INDEX_FILE}`;
+  // A missing optional file is no error: the listing decides what the repo has.
+  const optional = (file: string, max: number, rev: string): Promise<FileResult | null> =>
+    http.getFile(url(file, rev), max, fileCtx(file)).catch((error: unknown) => {
+      if (error instanceof EntryNotFoundError) return null;
+      throw error;
+    });
+
+  // One wave: the revision lookup, config.json and the shard index at once. The lookup's sha pins
+  // everything after it; a file whose X-Repo-Commit differs (a push in between) is read again at the sha.
+  const lookup = modelInfo({
+    name: repo,
+    revision: options.revision,
+    hubUrl: options.settings.endpoint,
+    additionalFields: ["sha", "filePaths"],
+    fetch: http.fetchFor(ctx),
+  });
+  // What the cache already knows of this revision: with a snapshot at hand, only the lookup is needed.
+  const knownSha = SHA.test(options.revision) ? options.revision : await cache?.readRef(repo, options.revision);
+  const known = knownSha === undefined ? undefined : await cache?.readSnapshot(repo, knownSha, subfolder);
+  const speculative = known === undefined ? Promise.all([optional(configPath, MAX_CONFIG_BYTES, options.revision), optional(indexPath, MAX_INDEX_BYTES, options.revision)]) : undefined;
+  speculative?.catch(() => {}); // the lookup's error, if any, is the one to report
+  const info = await lookup;
+  const sha = typeof info.sha === "string" ? info.sha : "";
+  if (!SHA.test(sha)) throw new HubError(`the Hub's answer for ${repo}@${options.revision} has no commit sha`);
+  const siblings = new Set(info.filePaths ?? []);
+  await cache?.writeRef(repo, options.revision, sha).catch(() => {});
+  const cached = sha === knownSha ? known : await cache?.readSnapshot(repo, sha, subfolder);
+  if (cached !== undefined) return { checkpoint: fromSnapshot(repo, options.revision, subfolder, cached), sha, stats: http.stats, fromCache: true };
+
+  const pinned = async (file: string, max: number, early: FileResult | null | undefined): Promise<string | null> => {
+    if (!siblings.has(file)) return null;
+    const result = early?.commit === sha ? early : await optional(file, max, sha);
+    if (result === null) throw new HubError(`${repo} lists ${file} but the Hub does not serve it at ${sha}`);
+    return new TextDecoder().decode(result.bytes);
+  };
+  const [earlyConfig, earlyIndex] = speculative === undefined ? [undefined, undefined] : await speculative;
+  const [configText, indexText] = await Promise.all([pinned(configPath, MAX_CONFIG_BYTES, earlyConfig), pinned(indexPath, MAX_INDEX_BYTES, earlyIndex)]);
+  const index = indexText === null ? undefined : parseShardIndex(parseJson(indexText, `${repo}/${indexPath}`), `${repo}/${indexPath}`);
+  const weightFiles = index?.shards ?? singleFiles(siblings, prefix, repo);
+
+  const limit = pLimit(Math.max(1, options.concurrency));
+  let done = 0;
+  const headers: CachedSnapshot["headers"] = {};
+  await Promise.all(
+    weightFiles.map((file) =>
+      limit(async () => {
+        const path = `${prefix}${file}`;
+        const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
+        const header = await readHeader(source, firstReadFor(file, index));
+        headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
+        done += 1;
+        options.onProgress?.(done, weightFiles.length, http.stats.bytes);
+      }),
+    ),
+  );
+  const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers };
+  const checkpoint = fromSnapshot(repo, options.revision, subfolder, snapshot);
+  await cache?.writeSnapshot(repo, sha, subfolder, snapshot).catch(() => {}); // a read-only cache only costs speed
+  return { checkpoint, sha, stats: http.stats, fromCache: false };
+}
+
+/** Without an index: `model.safetensors`, else every `.safetensors` directly in the folder. */
+function singleFiles(siblings: Set<string>, prefix: string, repo: string): string[] {
+  if (siblings.has(`${prefix}${SINGLE_FILE}`)) return [SINGLE_FILE];
+  const here = [...siblings].filter((f) => f.startsWith(prefix) && !f.slice(prefix.length).includes("/"));
+  const weights = here.filter((f) => f.endsWith(".safetensors")).map((f) => f.slice(prefix.length)).sort();
+  if (weights.length > 0) return weights;
+  const formats = [...new Set(here.map((f) => /\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx|mlmodel|tflite)$/.exec(f)?.[0]).filter((e) => e !== undefined))];
+  const where = prefix === "" ? repo : `${repo}/${prefix.slice(0, -1)}`;
+  const has = formats.length > 0 ? ` (it has ${formats.join(", ")} files; only safetensors headers can be read)` : "";
+  const folders = prefix === "" ? [...new Set([...siblings].filter((f) => /\/[^/]+\.safetensors$/.test(f)).map((f) => f.slice(0, f.lastIndexOf("/"))))] : [];
+  const hint = folders.length > 0 ? `; safetensors in ${folders.join(", ")}: use --subfolder` : "";
+  throw new HubError(`${where} has no safetensors weights${has}${hint}`);
+}
+
+/**
+ * One speculative read sized from the index: a header entry is the tensor's name plus about 90 bytes of
+ * dtype, shape and offsets; a quarter more and 4 KiB spare make a second read rare.
+ */
+function firstReadFor(file: string, index: ShardIndex | undefined): number {
+  if (index === undefined) return DEFAULT_FIRST_READ;
+  let estimate = 256;
+  for (const [tensor, shard] of index.weightMap) if (shard === file) estimate += tensor.length + 90;
+  return Math.ceil(estimate * 1.25) + 4096;
+}
+
+interface HttpByteSource extends ByteSource {
+  /** The header JSON text, once read, for the cache. */
+  headerJson(length: number): string;
+}
+
+function httpByteSource(http: HubHttp, url: string, name: string, ctx: HubErrorContext): HttpByteSource {
+  let size: number | undefined;
+  let first: Uint8Array | undefined;
+  let rest: Uint8Array | undefined;
+  return {
+    name,
+    get size() {
+      return size;
+    },
+    async read(start, end) {
+      const result = await http.getRange(url, start, end, ctx);
+      size ??= result.total;
+      if (start === 0) first = result.bytes;
+      else rest = result.bytes;
+      return result.bytes;
+    },
+    headerJson(length) {
+      const bytes = new Uint8Array(8 + length);
+      bytes.set((first ?? new Uint8Array()).subarray(0, 8 + length));
+      if (rest !== undefined && first !== undefined) bytes.set(rest.subarray(0, 8 + length - first.length), first.length);
+      return new TextDecoder().decode(bytes.subarray(8));
+    },
+  };
+}
+
+function fromSnapshot(repo: string, revision: string, subfolder: string, snapshot: CachedSnapshot): Checkpoint {
+  const prefix = subfolder === "" ? "" : `${subfolder}/`;
+  const files: CheckpointFile[] = snapshot.files.map((file) => {
+    const entry = snapshot.headers[file];
+    if (entry === undefined) throw new HubError(`cache entry for ${repo} lacks ${file}; rerun with --no-cache`);
+    return { name: `${prefix}${file}`, header: parseHeader(new TextEncoder().encode(entry.json), `${repo}/${prefix}${file}`, entry.size) };
+  });
+  const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${CONFIG_FILE}`));
+  const indexName = `${repo}/${prefix}${INDEX_FILE}`;
+  const index = snapshot.index === null ? undefined : parseShardIndex(parseJson(snapshot.index, indexName), indexName);
+  const source = `${repo}${revision === "main" ? "" : `@${revision}`}${subfolder === "" ? "" : `/${subfolder}`}`;
+  return assembleCheckpoint(source, files, config, index, indexName);
+}
+
+function parseJson(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InputError(`${name} is not valid JSON (${(error as Error).message})`);
+  }
+}

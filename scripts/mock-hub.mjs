@@ -130,7 +130,7 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
     const repo = match && repos.get(decodeURIComponent(match[1]));
     const file = repo && Object.values(repo.files).find((f) => f.etag === match[2]);
     if (!file) return send(res, entry, 404, {}, "no such blob");
-    return serveBytes(req, res, entry, file, { "Accept-Ranges": "bytes" }, fault);
+    return serveBytes(req, res, entry, file, { "Accept-Ranges": "bytes", ETag: `"${file.etag}"` }, fault);
   }
 
   function serveBytes(req, res, entry, file, headers, fault) {

@@ -60,6 +60,8 @@ export class HubHttp {
     private readonly fetchImpl: typeof fetch,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly onRetry: (message: string) => void = () => {},
+    /** Aborts every request in flight, and stops retries, once the audit has failed elsewhere. */
+    private readonly cancel?: AbortSignal,
   ) {
     this.origin = new URL(endpoint).origin;
   }
@@ -153,11 +155,13 @@ export class HubHttp {
 
   private async withRetries<T>(ctx: HubErrorContext, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
     for (let tries = 0; ; tries++) {
-      const signal = AbortSignal.timeout(this.retry.timeoutMs);
+      const timeout = AbortSignal.timeout(this.retry.timeoutMs);
+      const signal = this.cancel === undefined ? timeout : AbortSignal.any([this.cancel, timeout]);
       try {
         return await attempt(signal);
       } catch (error) {
         if (error instanceof HubError) throw error;
+        if (this.cancel?.aborted === true) throw new HubError(`${ctx.file ?? ctx.repo}: cancelled`);
         const failure = asTransient(error, this.retry.timeoutMs);
         const subject = ctx.file ?? ctx.repo;
         if (failure.retryAfterMs !== undefined && failure.retryAfterMs > this.retry.maxRetryAfterMs) {

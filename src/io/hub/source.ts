@@ -55,9 +55,19 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
   const subfolder = options.subfolder.replace(/^\/+|\/+$/g, "");
   if (subfolder !== "") checkShardName(subfolder, "--subfolder");
   const cache = options.settings.cacheDir === undefined ? undefined : new HeaderCache(options.settings.cacheDir);
-  const http = new HubHttp(options.settings.endpoint, options.settings.token, options.fetch, options.retry ?? DEFAULT_RETRY, options.onRetry);
   const ctx: HubErrorContext = { endpoint: options.settings.endpoint, repo, revision: options.revision, hasToken: options.settings.token !== undefined };
+  // The first failure cancels everything still in flight: nothing runs on after the audit has failed.
+  const cancel = new AbortController();
+  const http = new HubHttp(options.settings.endpoint, options.settings.token, options.fetch, options.retry ?? DEFAULT_RETRY, options.onRetry, cancel.signal);
+  try {
+    return await readFromHub(repo, subfolder, options, http, cache, ctx, () => cancel.abort());
+  } catch (error) {
+    cancel.abort();
+    throw error;
+  }
+}
 
+async function readFromHub(repo: string, subfolder: string, options: HubOptions, http: HubHttp, cache: HeaderCache | undefined, ctx: HubErrorContext, abort: () => void): Promise<HubLoad> {
   if (options.offline) {
     if (cache === undefined) throw new UsageError("--offline needs the cache (drop --no-cache)");
     const sha = SHA.test(options.revision) ? options.revision : await cache.readRef(repo, options.revision);
@@ -94,8 +104,11 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
   const knownSha = SHA.test(options.revision) ? options.revision : await cache?.readRef(repo, options.revision);
   const known = knownSha === undefined ? undefined : await cache?.readSnapshot(repo, knownSha, subfolder);
   const speculative = known === undefined ? Promise.all([optional(configPath, MAX_CONFIG_BYTES, options.revision), optional(indexPath, MAX_INDEX_BYTES, options.revision)]) : undefined;
-  speculative?.catch(() => {}); // the lookup's error, if any, is the one to report
-  const info = await lookup;
+  // The lookup's error, if any, is the one to report, once the speculative reads have settled.
+  const info = await lookup.catch(async (error: unknown) => {
+    await speculative?.catch(() => {});
+    throw error;
+  });
   const sha = typeof info.sha === "string" ? info.sha : "";
   if (!SHA.test(sha)) throw new HubError(`the Hub's answer for ${repo}@${options.revision} has no commit sha`);
   const siblings = new Set(info.filePaths ?? []);
@@ -116,19 +129,28 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
 
   const limit = pLimit(Math.max(1, options.concurrency));
   let done = 0;
+  let failure: { error: unknown } | undefined;
   const headers: CachedSnapshot["headers"] = {};
-  await Promise.all(
+  // Every read settles before this returns or throws; after the first failure the rest are cancelled.
+  await Promise.allSettled(
     weightFiles.map((file) =>
       limit(async () => {
+        if (failure !== undefined) return;
         const path = `${prefix}${file}`;
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
         const header = await readHeader(source, firstReadFor(file, index));
         headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
         done += 1;
         options.onProgress?.(done, weightFiles.length, http.stats.bytes);
+      }).catch((error: unknown) => {
+        if (failure === undefined) {
+          failure = { error };
+          abort();
+        }
       }),
     ),
   );
+  if (failure !== undefined) throw failure.error;
   const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers };
   const checkpoint = fromSnapshot(repo, options.revision, subfolder, snapshot);
   await cache?.writeSnapshot(repo, sha, subfolder, snapshot).catch(() => {}); // a read-only cache only costs speed

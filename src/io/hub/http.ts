@@ -100,7 +100,7 @@ export class HubHttp {
    * read only up to `end`, then the transfer is aborted: bytes received stay bounded.
    */
   async getRange(url: string, start: number, end: number, ctx: HubErrorContext): Promise<RangeResult> {
-    return this.withRetries(ctx, async (signal) => {
+    return this.withRetries(ctx, async (signal, stop) => {
       // HTTP ranges are inclusive: bytes=0-99 is the first 100 bytes.
       const { response } = await this.send(url, { range: `bytes=${start}-${end - 1}` }, ctx, signal);
       if (response.status === 206) {
@@ -119,6 +119,7 @@ export class HubHttp {
       // 200: Range ignored. Keep what falls in [start, end), stop reading at `end`.
       const length = Number(response.headers.get("content-length") ?? Number.NaN);
       const all = await readAll(response, end, this.stats);
+      if (all.length >= end) stop(); // drop the connection rather than let the rest of the file arrive
       const total = Number.isFinite(length) ? length : all.length < end ? all.length : undefined;
       if (total !== undefined && all.length < Math.min(end, total)) throw new TransientFailure(`body shorter than promised (${all.length} of ${Math.min(end, total)} bytes)`);
       return { bytes: all.subarray(Math.min(start, all.length), end), ...(total === undefined ? {} : { total }) };
@@ -153,12 +154,14 @@ export class HubHttp {
     throw new HubError(`${ctx.file ?? ctx.repo}: more than ${MAX_REDIRECTS} redirects`);
   }
 
-  private async withRetries<T>(ctx: HubErrorContext, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async withRetries<T>(ctx: HubErrorContext, attempt: (signal: AbortSignal, stop: () => void) => Promise<T>): Promise<T> {
     for (let tries = 0; ; tries++) {
-      const timeout = AbortSignal.timeout(this.retry.timeoutMs);
-      const signal = this.cancel === undefined ? timeout : AbortSignal.any([this.cancel, timeout]);
+      // `stop` ends this attempt's transfer at once (closing the connection), when we have read enough.
+      const own = new AbortController();
+      const signals = [own.signal, AbortSignal.timeout(this.retry.timeoutMs), ...(this.cancel === undefined ? [] : [this.cancel])];
+      const signal = AbortSignal.any(signals);
       try {
-        return await attempt(signal);
+        return await attempt(signal, () => own.abort());
       } catch (error) {
         if (error instanceof HubError) throw error;
         if (this.cancel?.aborted === true) throw new HubError(`${ctx.file ?? ctx.repo}: cancelled`);

@@ -4,7 +4,7 @@ import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } 
 import { readModelConfig } from "../../core/config.js";
 import { InputError, UsageError } from "../../core/errors.js";
 import { parseHeader } from "../../core/header.js";
-import type { Checkpoint, CheckpointFile } from "../../core/types.js";
+import type { Checkpoint, CheckpointFile, SafetensorsHeader } from "../../core/types.js";
 import { readHeader, type ByteSource } from "../byte-source.js";
 import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
@@ -131,6 +131,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   let done = 0;
   let failure: { error: unknown } | undefined;
   const headers: CachedSnapshot["headers"] = {};
+  const parsed = new Map<string, SafetensorsHeader>();
+  const firstRead = firstReadSizes(index);
   // Every read settles before this returns or throws; after the first failure the rest are cancelled.
   await Promise.allSettled(
     weightFiles.map((file) =>
@@ -138,7 +140,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         if (failure !== undefined) return;
         const path = `${prefix}${file}`;
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
-        const header = await readHeader(source, firstReadFor(file, index));
+        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ);
+        parsed.set(file, header);
         headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
         done += 1;
         options.onProgress?.(done, weightFiles.length, http.stats.bytes);
@@ -152,7 +155,9 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   );
   if (failure !== undefined) throw failure.error;
   const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers };
-  const checkpoint = fromSnapshot(repo, options.revision, subfolder, snapshot);
+  const files = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
+  const config = configText === null ? null : readModelConfig(parseJson(configText, `${repo}/${configPath}`));
+  const checkpoint = assembleCheckpoint(sourceName(repo, options.revision, subfolder), files, config, index, `${repo}/${indexPath}`);
   await cache?.writeSnapshot(repo, sha, subfolder, snapshot).catch(() => {}); // a read-only cache only costs speed
   return { checkpoint, sha, stats: http.stats, fromCache: false };
 }
@@ -172,14 +177,15 @@ function singleFiles(siblings: Set<string>, prefix: string, repo: string): strin
 }
 
 /**
- * One speculative read sized from the index: a header entry is the tensor's name plus about 90 bytes of
- * dtype, shape and offsets; a quarter more and 4 KiB spare make a second read rare.
+ * One speculative read per shard, sized from the index: a header entry is the tensor's name plus
+ * about 85 bytes of dtype, shape and offsets; 15% and 2 KiB spare make a second read rare.
  */
-function firstReadFor(file: string, index: ShardIndex | undefined): number {
-  if (index === undefined) return DEFAULT_FIRST_READ;
-  let estimate = 256;
-  for (const [tensor, shard] of index.weightMap) if (shard === file) estimate += tensor.length + 90;
-  return Math.ceil(estimate * 1.25) + 4096;
+function firstReadSizes(index: ShardIndex | undefined): Map<string, number> {
+  const estimates = new Map<string, number>();
+  if (index === undefined) return estimates;
+  for (const [tensor, shard] of index.weightMap) estimates.set(shard, (estimates.get(shard) ?? 256) + tensor.length + 85);
+  for (const [shard, estimate] of estimates) estimates.set(shard, Math.ceil(estimate * 1.15) + 2048);
+  return estimates;
 }
 
 interface HttpByteSource extends ByteSource {
@@ -222,8 +228,11 @@ function fromSnapshot(repo: string, revision: string, subfolder: string, snapsho
   const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${CONFIG_FILE}`));
   const indexName = `${repo}/${prefix}${INDEX_FILE}`;
   const index = snapshot.index === null ? undefined : parseShardIndex(parseJson(snapshot.index, indexName), indexName);
-  const source = `${repo}${revision === "main" ? "" : `@${revision}`}${subfolder === "" ? "" : `/${subfolder}`}`;
-  return assembleCheckpoint(source, files, config, index, indexName);
+  return assembleCheckpoint(sourceName(repo, revision, subfolder), files, config, index, indexName);
+}
+
+function sourceName(repo: string, revision: string, subfolder: string): string {
+  return `${repo}${revision === "main" ? "" : `@${revision}`}${subfolder === "" ? "" : `/${subfolder}`}`;
 }
 
 function parseJson(text: string, name: string): unknown {

@@ -168,6 +168,15 @@ describe("output head and llm_int8_skip_modules", () => {
     expect(tensorOf(report, "model.layers.1.self_attn.q_proj.weight").quantized).toBe(true);
     expect(report.warnings).toEqual(['--skip-modules: "nope" matches no module']);
   });
+  it("names are regular expressions matched at the start, as in transformers 5 ('layers.1' reaches layers 10–11)", () => {
+    const tensors: Array<[string, string, number[]]> = Array.from({ length: 12 }, (_, i) => [`model.layers.${i}.mlp.up_proj.weight`, "F16", [8, 8]]);
+    const report = simulate(checkpointOf(tensors), { scheme: "nf4", skipModules: ["model.layers.1"] });
+    expect(report.tensors.filter((t) => !t.quantized).map((t) => t.name)).toEqual([1, 10, 11].map((i) => `model.layers.${i}.mlp.up_proj.weight`));
+    const dotted = simulate(checkpointOf(tensors), { scheme: "nf4", skipModules: ["model\\.layers\\.1\\."] });
+    expect(dotted.tensors.filter((t) => !t.quantized).map((t) => t.name)).toEqual(["model.layers.1.mlp.up_proj.weight"]); // the escaped dot stops at layer 1
+    const literal = simulate(checkpointOf(tensors), { scheme: "nf4", skipModules: ["up_proj", "(unclosed"] });
+    expect(literal.tensors.every((t) => !t.quantized)).toBe(true);
+  });
   it("double quant state of a [32, 64] weight: 32 uint8 absmax + one nested block + codes", () => {
     const report = simulate(tiny(), { scheme: "nf4", doubleQuant: true });
     expect(tensorOf(report, "model.layers.0.self_attn.k_proj.weight").quantStateBytes).toBe(32 + 4 + 1024 + 4 + 64);

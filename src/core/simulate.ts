@@ -123,9 +123,28 @@ function isSkipped(entry: ClassifiedTensor, skip: string[] | null): boolean {
   return skip.some((name) => matchesModule(name, entry.module));
 }
 
-/** `llm_int8_skip_modules` matching: the name equals the module, is a dotted prefix of it, or ends it. */
+/**
+ * `llm_int8_skip_modules` matching as transformers 5's `should_convert_module` does it: the name,
+ * read as a regular expression, matches at the start of the module name (so it may equal it or be a
+ * prefix of it: "model.layers.1" also reaches layers 10–19, as it does there), or the module name
+ * ends with it. A name that is not a valid regular expression is matched literally.
+ */
 export function matchesModule(name: string, module: string): boolean {
-  return module === name || module.startsWith(`${name}.`) || module.endsWith(name);
+  return module.endsWith(name) || startPattern(name).test(module);
+}
+
+const patterns = new Map<string, RegExp>();
+function startPattern(name: string): RegExp {
+  let pattern = patterns.get(name);
+  if (pattern === undefined) {
+    try {
+      pattern = new RegExp(`^(?:${name})`);
+    } catch {
+      pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+    }
+    patterns.set(name, pattern);
+  }
+  return pattern;
 }
 
 /** Totals as PyTorch reports them: buffers count in the footprint but are not parameters. */

@@ -1,23 +1,27 @@
+import { getExitCode, runChecks } from "../core/checks.js";
 import { simulateScheme } from "../core/simulate.js";
 import type { Report } from "../core/types.js";
+import { describeFailedChecks } from "../render/checks.js";
 import { renderCsv } from "../render/csv.js";
 import { renderJson } from "../render/json.js";
 import { renderMarkdown } from "../render/markdown.js";
 import { renderTable } from "../render/table.js";
 import type { CliIo } from "./io.js";
 import { loadCheckpoint, type RawSourceOptions } from "./load.js";
-import { toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions } from "./options.js";
-import { EXIT } from "../core/errors.js";
+import { toGates, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions } from "./options.js";
 
-/** `qaudit <model>`: load headers, simulate, render to stdout; warnings to stderr. */
+/** `qaudit <model>`: load headers, simulate, render to stdout; warnings and failed gates to stderr. */
 export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOptions, io: CliIo): Promise<number> {
   const simulation = toSimulationOptions(raw);
   const output = toOutputOptions(raw);
+  const gates = toGates(raw);
   const checkpoint = await loadCheckpoint(model, raw, io);
   const report = simulateScheme(checkpoint, simulation);
+  report.checks = runChecks(report.totals, gates);
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   io.stdout(renderReport(report, output, io));
-  return EXIT.ok;
+  for (const line of describeFailedChecks(report.checks, output.units)) io.stderr(`qaudit: ${line}\n`);
+  return getExitCode(report.checks);
 }
 
 export function renderReport(report: Report, output: OutputOptions, io: CliIo): string {

@@ -4,9 +4,10 @@ import { QauditError, EXIT } from "../core/errors.js";
 import { SCHEME_NAMES } from "../core/types.js";
 import { UNITS } from "../render/units.js";
 import { runAudit } from "./audit.js";
-import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions } from "./options.js";
+import { runCompare, type RawCompareOptions } from "./compare.js";
 import type { CliIo } from "./io.js";
 import type { RawSourceOptions } from "./load.js";
+import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions } from "./options.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -18,11 +19,38 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .description("Exact parameter counts and memory of a model under fp32/fp16/bf16/int8/fp4/nf4, from safetensors headers only.")
     .version(version)
     .exitOverride()
+    // Options after `compare` belong to it, though the audit command has options of the same names.
+    .enablePositionalOptions()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .argument("<model>", "a .safetensors file, a header .json, a model folder, or a Hub model id (org/name)");
-  addAuditOptions(program).action(async (model: string, raw: RawAuditOptions & RawSourceOptions) => {
+    .argument("<model>", "a .safetensors file, a header .json, a model folder, or a Hub model id (org/name)")
+    .addOption(new Option("--scheme <name>", "storage scheme to simulate (default: the checkpoint as stored)").choices(SCHEME_NAMES))
+    .option("--double-quant", "4-bit with double quantization (bnb_4bit_use_double_quant)");
+  addSimulationOptions(program);
+  program
+    .option("--all-tensors", "one row per tensor instead of one per repeated block")
+    .option("--max-memory <size>", "CI gate: total bytes at most (1234567, 5GiB, 4.5GB); exit 5 when over")
+    .option("--max-params <n>", "CI gate: sum(p.numel()) at most (7000000000, 7B); exit 5 when over")
+    .option("--logical", "--max-params counts logical parameters instead")
+    .option("--min-trainable <n>", "CI gate: trainable parameters at least; exit 5 when under");
+  addOutputOptions(program);
+  addSourceOptions(program).action(async (model: string, raw: RawAuditOptions & RawSourceOptions) => {
     exitCode = await runAudit(model, raw, io);
   });
+
+  const compare = program
+    .command("compare")
+    .description("compare storage schemes (and models) side by side")
+    .argument("<models...>", "one or more local paths or Hub model ids")
+    .option("--schemes <list>", "comma-separated: fp32, fp16, bf16, int8, fp4, nf4, fp4+dq, nf4+dq", "fp32,fp16,int8,fp4,nf4,nf4+dq")
+    .option("--per-layer", "also each tensor group's bytes under every scheme")
+    .option("--max-memory <size>", "mark which schemes fit this total (1234567, 5GiB, 4.5GB)")
+    .option("--pick", "print only the best-fidelity scheme that fits --max-memory; exit 5 when none does");
+  addSimulationOptions(compare);
+  addOutputOptions(compare);
+  addSourceOptions(compare).action(async (models: string[], raw: RawCompareOptions & RawSourceOptions) => {
+    exitCode = await runCompare(models, raw, io);
+  });
+
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -34,17 +62,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   return exitCode;
 }
 
-function addAuditOptions(command: Command): Command {
+function addSimulationOptions(command: Command): Command {
   return command
-    .addOption(new Option("--scheme <name>", "storage scheme to simulate (default: the checkpoint as stored)").choices(SCHEME_NAMES))
-    .option("--double-quant", "4-bit with double quantization (bnb_4bit_use_double_quant)")
     .addOption(new Option("--quant-storage <dtype>", "dtype 4-bit values are packed into (bnb_4bit_quant_storage)").choices(QUANT_STORAGE_CHOICES))
     .addOption(new Option("--torch-dtype <dtype>", "load dtype of unquantized tensors; auto = transformers 5 (config dtype, else checkpoint's)").choices(TORCH_DTYPE_CHOICES))
-    .option("--skip-modules <names>", "comma-separated modules kept unquantized; replaces the default (the output head), as llm_int8_skip_modules")
-    .option("--all-tensors", "one row per tensor instead of one per repeated block")
-    .option("--json", "the report as JSON on stdout (same as --format json)")
+    .option("--skip-modules <names>", "comma-separated modules kept unquantized; replaces the default (the output head), as llm_int8_skip_modules");
+}
+
+function addOutputOptions(command: Command): Command {
+  return command
+    .option("--json", "JSON on stdout (same as --format json)")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS))
-    .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS))
+    .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS));
+}
+
+function addSourceOptions(command: Command): Command {
+  return command
     .option("--revision <rev>", "Hub branch, tag, commit sha or refs/pr/N", "main")
     .option("--subfolder <dir>", "folder of the Hub repo holding the model (diffusers: unet, text_encoder)")
     .option("--token <token>", "Hub token (default: HF_TOKEN, then the token file under HF_HOME)")

@@ -1,6 +1,8 @@
 import { TORCH_DTYPES, type TorchDtype } from "../core/dtypes.js";
+import type { Gates } from "../core/checks.js";
 import { UsageError } from "../core/errors.js";
 import { QUANT_STORAGE, SCHEME_NAMES, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/types.js";
+import type { SchemeChoice } from "../core/compare.js";
 import { UNITS, type Units } from "../render/units.js";
 
 export const FORMATS = ["table", "json", "markdown", "csv"] as const;
@@ -19,6 +21,10 @@ export interface RawAuditOptions {
   json?: boolean;
   format?: string;
   units?: string;
+  maxMemory?: string;
+  maxParams?: string;
+  logical?: boolean;
+  minTrainable?: string;
 }
 
 export interface OutputOptions {
@@ -39,6 +45,15 @@ export function toSimulationOptions(raw: RawAuditOptions): SimulationOptions {
     quantStorage: raw.quantStorage === undefined ? "uint8" : oneOf(raw.quantStorage, QUANT_STORAGE_CHOICES, "--quant-storage"),
     torchDtype: raw.torchDtype === undefined ? "auto" : oneOf(raw.torchDtype, TORCH_DTYPE_CHOICES, "--torch-dtype"),
     skipModules: raw.skipModules === undefined ? null : parseList(raw.skipModules),
+  };
+}
+
+export function toGates(raw: RawAuditOptions): Gates {
+  if (raw.logical === true && raw.maxParams === undefined) throw new UsageError("--logical goes with --max-params");
+  return {
+    ...(raw.maxMemory === undefined ? {} : { maxMemory: parseSize(raw.maxMemory, "--max-memory") }),
+    ...(raw.maxParams === undefined ? {} : { maxParams: parseCount(raw.maxParams, "--max-params"), logical: raw.logical === true }),
+    ...(raw.minTrainable === undefined ? {} : { minTrainable: parseCount(raw.minTrainable, "--min-trainable") }),
   };
 }
 
@@ -65,3 +80,56 @@ export function oneOf<T extends string>(value: string, choices: readonly T[], fl
 }
 
 export type { SchemeName };
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** A byte size: `1234567`, `5GiB`, `4.5GB`, `512 MiB` (decimal kB/MB/GB/TB, binary KiB/MiB/GiB/TiB). */
+export function parseSize(text: string, flag: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(text);
+  if (match === null) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a size (examples: 1234567, 5GiB, 4.5GB)`);
+  const bytes = Math.floor(Number(match[1]) * SIZE_UNITS[(match[2] ?? "b").toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${flag} ${JSON.stringify(text)} is too large`);
+  return bytes;
+}
+
+const COUNT_SUFFIXES: Record<string, number> = { k: 1e3, m: 1e6, b: 1e9, t: 1e12 };
+
+/** A count: `7000000000`, `7,000,000,000`, `7_000_000_000`, `7B`, `3.6B`, `500M`. */
+export function parseCount(text: string, flag: string): number {
+  const match = /^\s*(\d+(?:[,_]\d{3})*(?:\.\d+)?)\s*([kmbt])?\s*$/i.exec(text);
+  if (match === null) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a count (examples: 7000000000, 7B, 350M)`);
+  const n = Math.floor(Number(match[1]!.replace(/[,_]/g, "")) * (COUNT_SUFFIXES[(match[2] ?? "").toLowerCase()] ?? 1));
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} ${JSON.stringify(text)} is too large`);
+  return n;
+}
+
+/** `fp32,bf16,int8,nf4,nf4+dq`: each a scheme, `+dq` only on the 4-bit ones, none twice. */
+export function parseSchemeList(text: string): SchemeChoice[] {
+  const valid = [...SCHEME_NAMES, "fp4+dq", "nf4+dq"];
+  const seen = new Set<string>();
+  const choices = text.split(",").map((raw) => {
+    const label = raw.trim();
+    const [name, extra] = label.split("+", 2) as [string, string | undefined];
+    if (!(SCHEME_NAMES as readonly string[]).includes(name) || (extra !== undefined && extra !== "dq")) {
+      throw new UsageError(`--schemes: ${JSON.stringify(label)} is not a scheme; valid: ${valid.join(", ")}`);
+    }
+    if (extra === "dq" && name !== "fp4" && name !== "nf4") {
+      throw new UsageError(`--schemes: ${label} is impossible (double quant applies to fp4 and nf4 only); valid: ${valid.join(", ")}`);
+    }
+    if (seen.has(label)) throw new UsageError(`--schemes: ${label} is listed twice`);
+    seen.add(label);
+    return { scheme: name as SchemeName, doubleQuant: extra === "dq" };
+  });
+  if (choices.length === 0) throw new UsageError(`--schemes needs at least one of: ${valid.join(", ")}`);
+  return choices;
+}

@@ -9,29 +9,30 @@ export interface TensorGroup {
   count: number;
 }
 
-const naturalOrder = new Intl.Collator("en", { numeric: true }).compare;
+/** Natural order: `layers.2` before `layers.10`. */
+export const naturalOrder = new Intl.Collator("en", { numeric: true }).compare;
 
 /** Tensors in natural name order (`layers.2` before `layers.10`). */
 export function sortTensors(tensors: TensorReport[]): TensorReport[] {
   return tensors.slice().sort((a, b) => naturalOrder(a.name, b.name));
 }
 
+/**
+ * The key tensors are grouped by: the name with layer indices as `*`, and the tensor as stored in the
+ * checkpoint; with `withLayout`, also how it is held after loading (so a group's instances are identical).
+ */
+export function groupKey(tensor: TensorReport, withLayout: boolean): { key: string; pattern: string } {
+  const pattern = tensor.name.replace(/(^|\.)\d+(?=\.|$)/g, "$1*");
+  const parts = [pattern, tensor.kind, tensor.originalShape.join("x"), tensor.originalDtype, tensor.tiedTo ?? ""];
+  if (withLayout) parts.push(String(tensor.quantized), tensor.storedShape.join("x"), tensor.storedDtype, String(tensor.trainable));
+  return { key: parts.join("|"), pattern };
+}
+
 /** Groups repeated blocks: same name pattern and identical per-instance layout. */
 export function groupTensors(tensors: TensorReport[]): TensorGroup[] {
   const groups = new Map<string, TensorGroup>();
   for (const tensor of tensors) {
-    const pattern = tensor.name.replace(/(^|\.)\d+(?=\.|$)/g, "$1*");
-    const key = [
-      pattern,
-      tensor.kind,
-      tensor.quantized,
-      tensor.originalShape.join("x"),
-      tensor.originalDtype,
-      tensor.storedShape.join("x"),
-      tensor.storedDtype,
-      tensor.trainable,
-      tensor.tiedTo ?? "",
-    ].join("|");
+    const { key, pattern } = groupKey(tensor, true);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, { pattern, instance: tensor, count: 1 });
     else group.count += 1;

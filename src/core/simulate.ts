@@ -4,7 +4,7 @@ import { explainReport } from "./explain.js";
 import { isQuantizingScheme, PLAIN_SCHEME_DTYPE, quantizedLayout } from "./schemes.js";
 import type { Checkpoint, Report, SimulationOptions, TensorReport, Totals } from "./types.js";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 1 as const;
 
 /**
  * Simulates how a checkpoint is held in memory after `from_pretrained` under a storage scheme
@@ -24,6 +24,7 @@ export function simulateScheme(checkpoint: Checkpoint, options: SimulationOption
   const totals = sumTotals(tensors);
   const report: Report = {
     schemaVersion: SCHEMA_VERSION,
+    kind: "report",
     model: { source: checkpoint.source, files: checkpoint.files.map((f) => f.name), tensorCount: tensors.length },
     scheme: {
       name: options.scheme ?? "stored",
@@ -35,6 +36,7 @@ export function simulateScheme(checkpoint: Checkpoint, options: SimulationOption
     totals,
     explanation: [],
     warnings,
+    checks: [],
   };
   report.explanation = explainReport(report);
   return report;

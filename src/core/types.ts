@@ -1,3 +1,4 @@
+import type { Check } from "./checks.js";
 import type { Dtype, TorchDtype } from "./dtypes.js";
 
 /** One tensor entry of a safetensors header. */
@@ -102,6 +103,7 @@ export interface Totals {
 
 export interface Report {
   schemaVersion: 1;
+  kind: "report";
   model: { source: string; files: string[]; tensorCount: number };
   scheme: { name: SchemeName | "stored"; doubleQuant: boolean; torchDtype: string; quantStorage: QuantStorage };
   tensors: TensorReport[];
@@ -109,4 +111,6 @@ export interface Report {
   /** Plain-language sentences about this model's figures (why 4-bit counts shrink). */
   explanation: string[];
   warnings: string[];
+  /** CI budget checks (--max-memory, --max-params, --min-trainable); empty without gates. */
+  checks: Check[];
 }

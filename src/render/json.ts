@@ -1,6 +1,7 @@
+import type { Comparison } from "../core/compare.js";
 import type { Report } from "../core/types.js";
 
-/** The JSON contract (schemaVersion 1): the report object itself, as the table draws it. */
-export function renderJson(report: Report): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+/** The JSON contract (schemaVersion 1; schema/*.schema.json): the same object the table draws. */
+export function renderJson(value: Report | Comparison): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }

@@ -1,0 +1,51 @@
+import { buildComparison, DEFAULT_COMPARE, type Comparison } from "../core/compare.js";
+import { EXIT, UsageError } from "../core/errors.js";
+import { renderComparisonCsv, renderComparisonMarkdown, renderComparisonTable } from "../render/compare.js";
+import { formatBytes } from "../render/units.js";
+import type { CliIo } from "./io.js";
+import { loadCheckpoint, type RawSourceOptions } from "./load.js";
+import { parseSchemeList, parseSize, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions } from "./options.js";
+import { renderJson } from "../render/json.js";
+
+export interface RawCompareOptions extends RawAuditOptions {
+  schemes?: string;
+  perLayer?: boolean;
+  pick?: boolean;
+}
+
+/** `qaudit compare <models...>`: every model under every scheme, side by side. */
+export async function runCompare(models: string[], raw: RawCompareOptions & RawSourceOptions, io: CliIo): Promise<number> {
+  const choices = raw.schemes === undefined ? DEFAULT_COMPARE : parseSchemeList(raw.schemes);
+  const output = toOutputOptions(raw);
+  // Scheme and double quant come from --schemes; the rest applies to every column.
+  const base = toSimulationOptions({ ...raw, scheme: undefined, doubleQuant: false, quantStorage: undefined });
+  if (raw.quantStorage !== undefined) base.quantStorage = toSimulationOptions({ scheme: "nf4", quantStorage: raw.quantStorage }).quantStorage;
+  const maxMemory = raw.maxMemory === undefined ? undefined : parseSize(raw.maxMemory, "--max-memory");
+  if (raw.pick === true && maxMemory === undefined) throw new UsageError("--pick needs --max-memory");
+  const checkpoints = [];
+  for (const model of models) checkpoints.push(await loadCheckpoint(model, raw, io));
+  const comparison = buildComparison(checkpoints, choices, base, { perLayer: raw.perLayer === true, ...(maxMemory === undefined ? {} : { maxMemory }), pick: raw.pick === true });
+
+  if (raw.pick === true && output.format === "table") {
+    // Script-friendly: the picked scheme alone (one line per model, tab-separated when several).
+    io.stdout(comparison.pick!.map((p) => (p.scheme === null ? "" : models.length > 1 ? `${p.model}\t${p.scheme}\n` : `${p.scheme}\n`)).join(""));
+  } else {
+    io.stdout(renderComparison(comparison, output, io));
+  }
+  const unfit = (comparison.pick ?? []).filter((p) => p.scheme === null);
+  for (const p of unfit) io.stderr(`qaudit: no scheme of ${comparison.schemes.join(", ")} fits ${p.model} in ${formatBytes(maxMemory!, output.units)}\n`);
+  return unfit.length > 0 ? EXIT.gate : EXIT.ok;
+}
+
+function renderComparison(comparison: Comparison, output: OutputOptions, io: CliIo): string {
+  switch (output.format) {
+    case "json":
+      return renderJson(comparison);
+    case "markdown":
+      return renderComparisonMarkdown(comparison, output);
+    case "csv":
+      return renderComparisonCsv(comparison);
+    case "table":
+      return renderComparisonTable(comparison, { color: io.color, units: output.units });
+  }
+}

@@ -1,0 +1,103 @@
+import { Chalk } from "chalk";
+import Table from "cli-table3";
+import type { Comparison } from "../core/compare.js";
+import { formatBytes, formatCount, type Units } from "./units.js";
+
+export interface ComparisonRenderOptions {
+  color: boolean;
+  units: Units;
+}
+
+const COMPACT = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
+
+interface Column {
+  head: string;
+  align: "left" | "right";
+  cell: (row: Comparison["rows"][number]) => string;
+}
+
+function columns(comparison: Comparison, units: Units): Column[] {
+  const several = comparison.models.length > 1;
+  const fits = comparison.maxMemory !== undefined;
+  return [
+    ...(several ? [{ head: "model", align: "left" as const, cell: (r: Comparison["rows"][number]) => r.model }] : []),
+    { head: "scheme", align: "left", cell: (r) => r.label },
+    { head: "sum(p.numel())", align: "right", cell: (r) => formatCount(r.totals.reportedParameters) },
+    { head: "trainable", align: "right", cell: (r) => formatCount(r.totals.trainableParameters) },
+    { head: "parameter bytes", align: "right", cell: (r) => formatBytes(r.totals.parameterBytes, units) },
+    { head: "quant state", align: "right", cell: (r) => formatBytes(r.totals.quantStateBytes, units) },
+    { head: "total", align: "right", cell: (r) => formatBytes(r.totals.totalBytes, units) },
+    { head: "bits/param", align: "right", cell: (r) => r.bitsPerParameter.toFixed(3) },
+    { head: "ratio", align: "right", cell: (r) => `${r.ratio.toFixed(3)}×` },
+    ...(fits ? [{ head: "fits", align: "left" as const, cell: (r: Comparison["rows"][number]) => (r.fits === true ? "yes" : "no") }] : []),
+  ];
+}
+
+function title(comparison: Comparison, units: Units): string {
+  const models = comparison.models.map((m) => m.source).join(", ");
+  const budget = comparison.maxMemory === undefined ? "" : `; budget ${formatBytes(comparison.maxMemory, units)}`;
+  // Plain-dtype schemes hold everything in their dtype; the quantized ones hold the rest in one load dtype.
+  const quantized = comparison.rows.find((r) => ["int8", "fp4", "nf4"].includes(r.scheme.name));
+  const rest = quantized === undefined ? "" : `; quantized schemes keep the rest in ${quantized.scheme.torchDtype}`;
+  return `${models}: ${comparison.schemes.join(", ")}${rest}${budget}`;
+}
+
+export function renderComparisonTable(comparison: Comparison, options: ComparisonRenderOptions): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const cols = columns(comparison, options.units);
+  const table = new Table({ head: cols.map((col) => c.bold(col.head)), chars: COMPACT, style: { head: [], border: [] }, colAligns: cols.map((col) => col.align) });
+  for (const row of comparison.rows) table.push(cols.map((col) => (col.head === "fits" && row.fits === false ? c.yellow(col.cell(row)) : col.cell(row))));
+  const parts = [c.bold(title(comparison, options.units)), table.toString()];
+  if (comparison.perLayer !== undefined) {
+    const several = comparison.models.length > 1;
+    const head = [...(several ? ["model"] : []), "tensor", "×", ...comparison.schemes];
+    const layers = new Table({ head: head.map((h) => c.bold(h)), chars: COMPACT, style: { head: [], border: [] }, colAligns: head.map((h) => (h === "model" || h === "tensor" ? "left" : "right")) });
+    for (const layer of comparison.perLayer) {
+      layers.push([...(several ? [layer.model] : []), layer.tensor, layer.count > 1 ? `×${layer.count}` : "", ...comparison.schemes.map((s) => formatBytes(layer.bytes[s] ?? 0, options.units))]);
+    }
+    parts.push(layers.toString());
+  }
+  if (comparison.pick !== undefined) parts.push(comparison.pick.map((p) => `pick${comparison.models.length > 1 ? ` for ${p.model}` : ""}: ${p.scheme ?? "none fits"}`).join("\n"));
+  return `${parts.join("\n\n")}\n`;
+}
+
+export function renderComparisonMarkdown(comparison: Comparison, options: { units: Units }): string {
+  const cols = columns(comparison, options.units);
+  const cell = (s: string): string => s.replace(/\|/g, "\\|");
+  const lines = [
+    `### ${cell(title(comparison, options.units))}`,
+    "",
+    `| ${cols.map((col) => col.head).join(" | ")} |`,
+    `|${cols.map((col) => (col.align === "right" ? "--:" : "---")).join("|")}|`,
+    ...comparison.rows.map((row) => `| ${cols.map((col) => cell(col.cell(row))).join(" | ")} |`),
+  ];
+  if (comparison.perLayer !== undefined) {
+    lines.push("", `| tensor | × | ${comparison.schemes.join(" | ")} |`, `|---|--:|${comparison.schemes.map(() => "--:").join("|")}|`);
+    for (const layer of comparison.perLayer) {
+      lines.push(`| \`${cell(layer.tensor)}\` | ${layer.count} | ${comparison.schemes.map((s) => formatBytes(layer.bytes[s] ?? 0, options.units)).join(" | ")} |`);
+    }
+  }
+  if (comparison.pick !== undefined) lines.push("", ...comparison.pick.map((p) => `**pick${comparison.models.length > 1 ? ` for ${cell(p.model)}` : ""}:** ${p.scheme ?? "none fits"}`));
+  return `${lines.join("\n")}\n`;
+}
+
+/** CSV: one row per model and scheme (or, with --per-layer, per tensor group), exact integers. */
+export function renderComparisonCsv(comparison: Comparison): string {
+  const quote = (v: string | number | boolean): string => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const lines: string[] = [];
+  if (comparison.perLayer !== undefined) {
+    lines.push(["model", "tensor", "count", ...comparison.schemes.map((s) => `${s}_bytes`)].join(","));
+    for (const l of comparison.perLayer) lines.push([l.model, l.tensor, l.count, ...comparison.schemes.map((s) => l.bytes[s] ?? 0)].map(quote).join(","));
+  } else {
+    lines.push("model,scheme,double_quant,logical_parameters,reported_parameters,trainable_parameters,parameter_bytes,quant_state_bytes,total_bytes,bits_per_parameter,ratio,fits");
+    for (const r of comparison.rows) {
+      const t = r.totals;
+      lines.push(
+        [r.model, r.scheme.name, r.scheme.doubleQuant, t.logicalParameters, t.reportedParameters, t.trainableParameters, t.parameterBytes, t.quantStateBytes, t.totalBytes, r.bitsPerParameter, r.ratio, r.fits ?? ""]
+          .map(quote)
+          .join(","),
+      );
+    }
+  }
+  return `${lines.join("\r\n")}\r\n`;
+}

@@ -1,5 +1,4 @@
 import { getExitCode, runChecks } from "../core/checks.js";
-import { simulateScheme } from "../core/simulate.js";
 import type { Report } from "../core/types.js";
 import { describeFailedChecks } from "../render/checks.js";
 import { renderCsv } from "../render/csv.js";
@@ -8,15 +7,17 @@ import { renderMarkdown } from "../render/markdown.js";
 import { renderTable } from "../render/table.js";
 import type { CliIo } from "./io.js";
 import { loadCheckpoint, type RawSourceOptions } from "./load.js";
-import { toGates, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions } from "./options.js";
+import { simulatorFor } from "./simulate.js";
+import { toGates, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
 
 /** `qaudit <model>`: load headers, simulate, render to stdout; warnings and failed gates to stderr. */
-export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOptions, io: CliIo): Promise<number> {
-  const simulation = toSimulationOptions(raw);
+export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOptions & RawTrainingOptions, io: CliIo): Promise<number> {
+  const { simulate, adjust } = simulatorFor(raw);
+  const simulation = adjust(toSimulationOptions(raw));
   const output = toOutputOptions(raw);
   const gates = toGates(raw);
   const checkpoint = await loadCheckpoint(model, raw, io);
-  const report = simulateScheme(checkpoint, simulation);
+  const report = simulate(checkpoint, simulation);
   report.checks = runChecks(report.totals, gates);
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   io.stdout(renderReport(report, output, io));

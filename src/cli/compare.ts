@@ -1,11 +1,12 @@
-import { buildComparison, DEFAULT_COMPARE, type Comparison } from "../core/compare.js";
+import { buildComparison, DEFAULT_COMPARE, type Comparison, type SchemeChoice } from "../core/compare.js";
 import { EXIT, UsageError } from "../core/errors.js";
 import { renderComparisonCsv, renderComparisonMarkdown, renderComparisonTable } from "../render/compare.js";
 import { formatBytes } from "../render/units.js";
 import type { CliIo } from "./io.js";
 import { loadCheckpoint, type RawSourceOptions } from "./load.js";
-import { parseSchemeList, parseSize, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions } from "./options.js";
+import { parseSchemeList, parseSize, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
 import { renderJson } from "../render/json.js";
+import { simulatorFor } from "./simulate.js";
 
 export interface RawCompareOptions extends RawAuditOptions {
   schemes?: string;
@@ -14,8 +15,9 @@ export interface RawCompareOptions extends RawAuditOptions {
 }
 
 /** `qaudit compare <models...>`: every model under every scheme, side by side. */
-export async function runCompare(models: string[], raw: RawCompareOptions & RawSourceOptions, io: CliIo): Promise<number> {
-  const choices = raw.schemes === undefined ? DEFAULT_COMPARE : parseSchemeList(raw.schemes);
+export async function runCompare(models: string[], raw: RawCompareOptions & RawSourceOptions & RawTrainingOptions, io: CliIo): Promise<number> {
+  const { simulate } = simulatorFor(raw);
+  const choices = raw.schemes === undefined ? defaultSchemes(raw.train) : parseSchemeList(raw.schemes);
   const output = toOutputOptions(raw);
   // Scheme and double quant come from --schemes; the rest applies to every column.
   const base = toSimulationOptions({ ...raw, scheme: undefined, doubleQuant: false, quantStorage: undefined });
@@ -24,7 +26,7 @@ export async function runCompare(models: string[], raw: RawCompareOptions & RawS
   if (raw.pick === true && maxMemory === undefined) throw new UsageError("--pick needs --max-memory");
   const checkpoints = [];
   for (const model of models) checkpoints.push(await loadCheckpoint(model, raw, io));
-  const comparison = buildComparison(checkpoints, choices, base, { perLayer: raw.perLayer === true, ...(maxMemory === undefined ? {} : { maxMemory }), pick: raw.pick === true });
+  const comparison = buildComparison(checkpoints, choices, base, { perLayer: raw.perLayer === true, ...(maxMemory === undefined ? {} : { maxMemory }), pick: raw.pick === true }, simulate);
 
   if (raw.pick === true && output.format === "table") {
     // Script-friendly: the picked scheme alone (one line per model, tab-separated when several).
@@ -35,6 +37,13 @@ export async function runCompare(models: string[], raw: RawCompareOptions & RawS
   const unfit = (comparison.pick ?? []).filter((p) => p.scheme === null);
   for (const p of unfit) io.stderr(`qaudit: no scheme of ${comparison.schemes.join(", ")} fits ${p.model} in ${formatBytes(maxMemory!, output.units)}\n`);
   return unfit.length > 0 ? EXIT.gate : EXIT.ok;
+}
+
+/** Full fine-tuning trains plain dtypes only; QLoRA needs a 4-bit base. */
+function defaultSchemes(train: string | undefined): SchemeChoice[] {
+  if (train === "full") return parseSchemeList("fp32,bf16,fp16");
+  if (train === "qlora") return parseSchemeList("nf4+dq,nf4,fp4+dq,fp4");
+  return DEFAULT_COMPARE;
 }
 
 function renderComparison(comparison: Comparison, output: OutputOptions, io: CliIo): string {

@@ -7,7 +7,9 @@ import { runAudit } from "./audit.js";
 import { runCompare, type RawCompareOptions } from "./compare.js";
 import type { CliIo } from "./io.js";
 import type { RawSourceOptions } from "./load.js";
-import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions } from "./options.js";
+import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
+import { OPTIMIZERS, TRAIN_MODES } from "../core/training.js";
+import { TORCH_DTYPES } from "../core/dtypes.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -32,8 +34,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option("--max-params <n>", "CI gate: sum(p.numel()) at most (7000000000, 7B); exit 5 when over")
     .option("--logical", "--max-params counts logical parameters instead")
     .option("--min-trainable <n>", "CI gate: trainable parameters at least; exit 5 when under");
+  addTrainingOptions(program);
   addOutputOptions(program);
-  addSourceOptions(program).action(async (model: string, raw: RawAuditOptions & RawSourceOptions) => {
+  addSourceOptions(program).action(async (model: string, raw: RawAuditOptions & RawSourceOptions & RawTrainingOptions) => {
     exitCode = await runAudit(model, raw, io);
   });
 
@@ -41,13 +44,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .command("compare")
     .description("compare storage schemes (and models) side by side")
     .argument("<models...>", "one or more local paths or Hub model ids")
-    .option("--schemes <list>", "comma-separated: fp32, fp16, bf16, int8, fp4, nf4, fp4+dq, nf4+dq", "fp32,fp16,int8,fp4,nf4,nf4+dq")
+    .option("--schemes <list>", "comma-separated: fp32, fp16, bf16, int8, fp4, nf4, fp4+dq, nf4+dq (default fp32,fp16,int8,fp4,nf4,nf4+dq; with --train full fp32,bf16,fp16; with --train qlora nf4+dq,nf4,fp4+dq,fp4)")
     .option("--per-layer", "also each tensor group's bytes under every scheme")
     .option("--max-memory <size>", "mark which schemes fit this total (1234567, 5GiB, 4.5GB)")
     .option("--pick", "print only the best-fidelity scheme that fits --max-memory; exit 5 when none does");
   addSimulationOptions(compare);
+  addTrainingOptions(compare);
   addOutputOptions(compare);
-  addSourceOptions(compare).action(async (models: string[], raw: RawCompareOptions & RawSourceOptions) => {
+  addSourceOptions(compare).action(async (models: string[], raw: RawCompareOptions & RawSourceOptions & RawTrainingOptions) => {
     exitCode = await runCompare(models, raw, io);
   });
 
@@ -67,6 +71,17 @@ function addSimulationOptions(command: Command): Command {
     .addOption(new Option("--quant-storage <dtype>", "dtype 4-bit values are packed into (bnb_4bit_quant_storage)").choices(QUANT_STORAGE_CHOICES))
     .addOption(new Option("--torch-dtype <dtype>", "load dtype of unquantized tensors; auto = transformers 5 (config dtype, else checkpoint's)").choices(TORCH_DTYPE_CHOICES))
     .option("--skip-modules <names>", "comma-separated modules kept unquantized; replaces the default (the output head), as llm_int8_skip_modules");
+}
+
+function addTrainingOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--train <mode>", "fine-tuning memory: full, lora or qlora (lora on nf4 + double quant by default)").choices(TRAIN_MODES))
+    .addOption(new Option("--optimizer <name>", "optimizer state (default adamw)").choices(Object.keys(OPTIMIZERS)))
+    .option("--mixed-precision", "full: 16-bit weights and gradients plus fp32 master weights")
+    .option("--lora-r <r>", "LoRA rank (default 8)")
+    .option("--target-modules <names>", "modules to adapt (q_proj,v_proj) or all-linear; default: PEFT's for the model type")
+    .addOption(new Option("--adapter-dtype <dtype>", "dtype of the LoRA adapters (default fp32)").choices(Object.keys(TORCH_DTYPES)))
+    .option("--no-prepare-kbit", "qlora: skip prepare_model_for_kbit_training's cast of 16-bit parameters to fp32");
 }
 
 function addOutputOptions(command: Command): Command {

@@ -3,6 +3,7 @@ import type { Gates } from "../core/checks.js";
 import { UsageError } from "../core/errors.js";
 import { QUANT_STORAGE, SCHEME_NAMES, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/types.js";
 import type { SchemeChoice } from "../core/compare.js";
+import { OPTIMIZERS, TRAIN_MODES, type OptimizerName, type TrainingOptions } from "../core/training.js";
 import { UNITS, type Units } from "../render/units.js";
 
 export const FORMATS = ["table", "json", "markdown", "csv"] as const;
@@ -44,7 +45,7 @@ export function toSimulationOptions(raw: RawAuditOptions): SimulationOptions {
     doubleQuant: raw.doubleQuant === true,
     quantStorage: raw.quantStorage === undefined ? "uint8" : oneOf(raw.quantStorage, QUANT_STORAGE_CHOICES, "--quant-storage"),
     torchDtype: raw.torchDtype === undefined ? "auto" : oneOf(raw.torchDtype, TORCH_DTYPE_CHOICES, "--torch-dtype"),
-    skipModules: raw.skipModules === undefined ? null : parseList(raw.skipModules),
+    skipModules: raw.skipModules === undefined ? null : parseNames(raw.skipModules, "--skip-modules"),
   };
 }
 
@@ -68,11 +69,6 @@ export function toOutputOptions(raw: RawAuditOptions): OutputOptions {
   };
 }
 
-function parseList(value: string): string[] {
-  const names = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  if (names.length === 0) throw new UsageError("--skip-modules needs at least one module name");
-  return names;
-}
 
 export function oneOf<T extends string>(value: string, choices: readonly T[], flag: string): T {
   if ((choices as readonly string[]).includes(value)) return value as T;
@@ -132,4 +128,45 @@ export function parseSchemeList(text: string): SchemeChoice[] {
   });
   if (choices.length === 0) throw new UsageError(`--schemes needs at least one of: ${valid.join(", ")}`);
   return choices;
+}
+
+export interface RawTrainingOptions {
+  train?: string;
+  optimizer?: string;
+  mixedPrecision?: boolean;
+  loraR?: string;
+  targetModules?: string;
+  adapterDtype?: string;
+  prepareKbit?: boolean;
+}
+
+/** Training options; target modules stay undefined until the model's type can supply PEFT's default. */
+export function toTrainingOptions(raw: RawTrainingOptions): (Omit<TrainingOptions, "targetModules"> & { targetModules?: TrainingOptions["targetModules"] }) | undefined {
+  if (raw.train === undefined) {
+    const stray = (["optimizer", "mixedPrecision", "loraR", "targetModules", "adapterDtype"] as const).find((k) => raw[k] !== undefined);
+    if (stray !== undefined) throw new UsageError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --train`);
+    return undefined;
+  }
+  const mode = oneOf(raw.train, TRAIN_MODES, "--train");
+  if (mode === "full" && (raw.loraR !== undefined || raw.targetModules !== undefined || raw.adapterDtype !== undefined)) {
+    throw new UsageError("--lora-r, --target-modules and --adapter-dtype go with --train lora or qlora");
+  }
+  const r = raw.loraR === undefined ? 8 : Number(raw.loraR);
+  if (!Number.isSafeInteger(r) || r < 1) throw new UsageError(`--lora-r takes a whole number of at least 1, not ${JSON.stringify(raw.loraR)}`);
+  const targets = raw.targetModules === undefined ? undefined : raw.targetModules.trim() === "all-linear" ? ("all-linear" as const) : parseNames(raw.targetModules, "--target-modules");
+  return {
+    mode,
+    optimizer: raw.optimizer === undefined ? "adamw" : oneOf(raw.optimizer, Object.keys(OPTIMIZERS) as OptimizerName[], "--optimizer"),
+    mixedPrecision: raw.mixedPrecision === true,
+    loraR: r,
+    ...(targets === undefined ? {} : { targetModules: targets }),
+    adapterDtype: raw.adapterDtype === undefined ? "fp32" : oneOf(raw.adapterDtype, Object.keys(TORCH_DTYPES) as TorchDtype[], "--adapter-dtype"),
+    prepareKbit: raw.prepareKbit !== false,
+  };
+}
+
+function parseNames(value: string, flag: string): string[] {
+  const names = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new UsageError(`${flag} needs at least one module name`);
+  return names;
 }

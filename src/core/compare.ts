@@ -1,5 +1,6 @@
 import { groupKey, naturalOrder } from "./group.js";
 import { simulateScheme } from "./simulate.js";
+import type { TrainingComponents } from "./training.js";
 import type { Checkpoint, Report, SchemeName, SimulationOptions, Totals } from "./types.js";
 
 /** One column of a comparison: a scheme, with double quant for the 4-bit ones (`nf4+dq`). */
@@ -40,8 +41,10 @@ export interface ComparisonRow {
   bitsPerParameter: number;
   /** totalBytes over the first row's. */
   ratio: number;
-  /** Whether totalBytes is within --max-memory (absent without it). */
+  /** Whether totalBytes (or, with --train, the training total) is within --max-memory (absent without it). */
   fits?: boolean;
+  /** With --train: the fine-tuning components under this scheme. */
+  training?: TrainingComponents & { trainableParameters: number };
 }
 
 export interface LayerComparison {
@@ -76,8 +79,11 @@ export interface ComparisonOptions {
   pick: boolean;
 }
 
-export function buildComparison(checkpoints: Checkpoint[], choices: SchemeChoice[], base: SimulationOptions, options: ComparisonOptions): Comparison {
-  const models = compareSchemes(checkpoints, choices, base);
+/** How one model is simulated under one scheme: a plain load, or a fine-tuning run (--train). */
+export type Simulate = (checkpoint: Checkpoint, options: SimulationOptions) => Report;
+
+export function buildComparison(checkpoints: Checkpoint[], choices: SchemeChoice[], base: SimulationOptions, options: ComparisonOptions, simulate: Simulate = simulateScheme): Comparison {
+  const models = compareSchemes(checkpoints, choices, base, simulate);
   const rows = comparisonRows(models, options.maxMemory);
   return {
     schemaVersion: 1,
@@ -92,9 +98,9 @@ export function buildComparison(checkpoints: Checkpoint[], choices: SchemeChoice
 }
 
 /** Simulates each model under each scheme; the rest of the options stay as given. */
-export function compareSchemes(checkpoints: Checkpoint[], choices: SchemeChoice[], base: SimulationOptions): ModelComparison[] {
+export function compareSchemes(checkpoints: Checkpoint[], choices: SchemeChoice[], base: SimulationOptions, simulate: Simulate = simulateScheme): ModelComparison[] {
   return checkpoints.map((checkpoint) => {
-    const reports = choices.map((choice) => simulateScheme(checkpoint, { ...base, scheme: choice.scheme, doubleQuant: choice.doubleQuant }));
+    const reports = choices.map((choice) => simulate(checkpoint, { ...base, scheme: choice.scheme, doubleQuant: choice.doubleQuant }));
     return { model: reports[0]!.model, reports };
   });
 }
@@ -112,7 +118,9 @@ export function comparisonRows(models: ModelComparison[], maxMemory?: number): C
         bitsPerParameter: totals.logicalParameters === 0 ? 0 : (totals.totalBytes * 8) / totals.logicalParameters,
         ratio: first === 0 ? 0 : totals.totalBytes / first,
       };
-      if (maxMemory !== undefined) row.fits = totals.totalBytes <= maxMemory;
+      const training = report.training;
+      if (training !== undefined) row.training = { ...training.components, trainableParameters: training.trainableParameters };
+      if (maxMemory !== undefined) row.fits = (training?.components.total ?? totals.totalBytes) <= maxMemory;
       return row;
     }),
   );

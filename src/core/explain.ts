@@ -44,6 +44,10 @@ export function explainReport(report: Report): string[] {
         `instead of the model's ${count(totals.logicalParameters)} parameters: each packed weight counts ${example.logicalElements / example.storedElements} values as one element.`,
     );
   }
+  if (report.training !== undefined && report.training.mode !== "full") {
+    lines.push("Quantized weights are frozen (bitsandbytes creates them with requires_grad=False), and PEFT freezes the rest of the base model too: only the adapters train.");
+    return lines;
+  }
   const rest = new Set(report.tensors.filter((t) => t.trainable).map((t) => KIND_WORDS[t.kind]));
   lines.push(
     `Quantized weights are frozen (bitsandbytes creates them with requires_grad=False), so only the unquantized rest is trainable: ` +

@@ -1,5 +1,6 @@
 import type { Check } from "./checks.js";
 import type { Dtype, TorchDtype } from "./dtypes.js";
+import type { TrainingReport } from "./training.js";
 
 /** One tensor entry of a safetensors header. */
 export interface TensorInfo {
@@ -113,4 +114,6 @@ export interface Report {
   warnings: string[];
   /** CI budget checks (--max-memory, --max-params, --min-trainable); empty without gates. */
   checks: Check[];
+  /** With --train: what fine-tuning adds (absent otherwise). */
+  training?: TrainingReport;
 }

@@ -29,6 +29,12 @@ function columns(comparison: Comparison, units: Units): Column[] {
     { head: "total", align: "right", cell: (r) => formatBytes(r.totals.totalBytes, units) },
     { head: "bits/param", align: "right", cell: (r) => r.bitsPerParameter.toFixed(3) },
     { head: "ratio", align: "right", cell: (r) => `${r.ratio.toFixed(3)}×` },
+    ...(comparison.rows.some((r) => r.training !== undefined)
+      ? [
+          { head: "train params", align: "right" as const, cell: (r: Comparison["rows"][number]) => formatCount(r.training?.trainableParameters ?? 0) },
+          { head: "training total", align: "right" as const, cell: (r: Comparison["rows"][number]) => formatBytes(r.training?.total ?? 0, units) },
+        ]
+      : []),
     ...(fits ? [{ head: "fits", align: "left" as const, cell: (r: Comparison["rows"][number]) => (r.fits === true ? "yes" : "no") }] : []),
   ];
 }

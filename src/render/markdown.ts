@@ -1,5 +1,6 @@
 import type { Report } from "../core/types.js";
 import { reportRows, schemeLabel, totalLines } from "./rows.js";
+import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
 
 export interface MarkdownOptions {
@@ -26,6 +27,11 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
   lines.push("", "| total | value |", "|---|--:|");
   for (const { label, value, bytes } of totalLines(report)) {
     lines.push(`| ${label} | ${bytes ? `${formatBytes(value, options.units)} (${formatCount(value)} bytes)` : formatCount(value)} |`);
+  }
+  if (report.training !== undefined) {
+    lines.push("", `**${trainingTitle(report.training, schemeLabel(report))}**`, "", "| component | bytes |", "|---|--:|");
+    for (const [label, value] of trainingRows(report.training, options.units)) lines.push(`| ${label} | ${value} |`);
+    lines.push("", `\`${report.training.peftLine}\``, "", ...report.training.notes);
   }
   if (report.explanation.length > 0) lines.push("", ...report.explanation.map((s) => `> ${s}`).join("\n>\n").split("\n"));
   return `${lines.join("\n")}\n`;

@@ -2,6 +2,7 @@ import { Chalk } from "chalk";
 import Table from "cli-table3";
 import type { Report, TensorReport } from "../core/types.js";
 import { reportRows, schemeLabel, totalLines } from "./rows.js";
+import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
 
 export interface TableOptions {
@@ -42,7 +43,7 @@ export function renderTable(report: Report, options: TableOptions): string {
       ...(grouped ? [bytes(count * (tensor.parameterBytes + tensor.quantStateBytes))] : []),
     ]);
   }
-  return [header(report, c), table.toString(), totals(report, options, c), ...explanation(report, options.width)].join("\n\n") + "\n";
+  return [header(report, c), table.toString(), totals(report, options, c), ...explanation(report, options.width), ...training(report, options, c)].join("\n\n") + "\n";
 }
 
 function trainMark(tensor: TensorReport, c: InstanceType<typeof Chalk>): string {
@@ -63,6 +64,15 @@ function totals(report: Report, options: TableOptions, c: InstanceType<typeof Ch
   const lines = totalLines(report).map(({ label, value, bytes }): [string, string] => [label, bytes ? withExact(value) : formatCount(value)]);
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${label === "total" ? c.bold(value) : value}`).join("\n");
+}
+
+function training(report: Report, options: TableOptions, c: InstanceType<typeof Chalk>): string[] {
+  const t = report.training;
+  if (t === undefined) return [];
+  const rows = trainingRows(t, options.units);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${label.startsWith("total") ? c.bold(value) : value}`);
+  return [c.bold(trainingTitle(t, schemeLabel(report))), lines.join("\n"), t.peftLine, t.notes.map((n) => wrap(n, Math.max(40, options.width))).join("\n")];
 }
 
 function explanation(report: Report, width: number): string[] {

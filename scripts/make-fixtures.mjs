@@ -2,17 +2,18 @@
 // Usage: node scripts/make-fixtures.mjs [outDir]
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { falcon7bFt, gpt2, opt350m, tinyLlama } from "./models.mjs";
-import { encodeHeaderOnly, headerJson } from "./safetensors-writer.mjs";
+import { falcon7bFt, gpt2, gptOssMxfp4Layer, llama1bBnb4, llama1bFp8, llama2_7bGptq, opt350m, opt350mInt8, tinyLlama, tinyLlamaBnb4 } from "./models.mjs";
+import { encodeHeaderOnly, encodeWithData, headerJson } from "./safetensors-writer.mjs";
 
 const out = process.argv[2] ?? "fixtures";
 
-function writeModel(dir, { config, tensors }, shards = 1) {
+function writeModel(dir, { config, tensors, blobs }, shards = 1) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
   if (shards === 1) {
-    writeFileSync(join(dir, "model.safetensors"), encodeHeaderOnly(tensors));
+    // With blobs: a complete file whose data region is zeros but for those tensors' contents.
+    writeFileSync(join(dir, "model.safetensors"), blobs === undefined ? encodeHeaderOnly(tensors) : encodeWithData(tensors, blobs));
     return;
   }
   const weightMap = {};
@@ -34,4 +35,10 @@ writeModel(join(out, "opt-350m"), opt350m());
 writeModel(join(out, "falcon-7b-ft"), falcon7bFt(), 2);
 writeModel(join(out, "gpt2"), gpt2());
 writeModel(join(out, "tiny-llama"), tinyLlama());
+writeModel(join(out, "prequantized/llama-3.2-1b-bnb-nf4-dq"), llama1bBnb4());
+writeModel(join(out, "prequantized/tiny-llama-bnb-nf4"), tinyLlamaBnb4());
+writeModel(join(out, "prequantized/opt-350m-int8"), opt350mInt8());
+writeModel(join(out, "prequantized/llama-2-7b-gptq"), llama2_7bGptq());
+writeModel(join(out, "prequantized/llama-3.2-1b-fp8"), llama1bFp8());
+writeModel(join(out, "prequantized/gpt-oss-20b-mxfp4-layer"), gptOssMxfp4Layer());
 console.log(`fixtures written to ${out}/`);

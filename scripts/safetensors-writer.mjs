@@ -29,3 +29,17 @@ export function encodeSafetensors(header) {
 export function encodeHeaderOnly(tensors, metadata) {
   return encodeSafetensors(headerJson(tensors, metadata));
 }
+
+/** A complete file: header, then a data region of zeros with the given tensors' contents (name → string). */
+export function encodeWithData(tensors, contents, metadata) {
+  const header = headerJson(tensors, metadata);
+  const head = encodeSafetensors(header);
+  const dataBytes = Math.max(0, ...Object.entries(header).filter(([n]) => n !== "__metadata__").map(([, e]) => e.data_offsets[1]));
+  const data = Buffer.alloc(dataBytes);
+  for (const [name, text] of Object.entries(contents)) {
+    const entry = header[name];
+    if (entry === undefined) throw new Error(`no tensor ${name}`);
+    Buffer.from(text).copy(data, entry.data_offsets[0]);
+  }
+  return Buffer.concat([head, data]);
+}

@@ -1,5 +1,5 @@
 import { torchDtypeFromConfig } from "./dtypes.js";
-import type { ModelConfig } from "./types.js";
+import type { ModelConfig, QuantizationConfig } from "./types.js";
 
 /**
  * Picks from a parsed config.json what changes the figures. Multimodal configs keep the language
@@ -17,6 +17,18 @@ export function readModelConfig(json: unknown): ModelConfig {
   if (typeof vocab === "number" && Number.isSafeInteger(vocab) && vocab > 0) config.vocabSize = vocab;
   const dtype = torchDtypeFromConfig(pick("dtype")) ?? torchDtypeFromConfig(pick("torch_dtype"));
   if (dtype !== undefined) config.dtype = dtype;
+  const hidden = pick("hidden_size") ?? pick("n_embd") ?? pick("d_model");
+  if (typeof hidden === "number" && Number.isSafeInteger(hidden) && hidden > 0) config.hiddenSize = hidden;
+  const q = asObject(root.quantization_config ?? text.quantization_config);
+  if (Object.keys(q).length > 0) {
+    const quantization: QuantizationConfig = {};
+    if (typeof q.quant_method === "string") quantization.method = q.quant_method.toLowerCase();
+    const bits = q.bits ?? q.w_bit;
+    if (typeof bits === "number") quantization.bits = bits;
+    const group = q.group_size ?? q.q_group_size;
+    if (typeof group === "number") quantization.groupSize = group;
+    config.quantization = quantization;
+  }
   return config;
 }
 

@@ -55,3 +55,23 @@ export function explainReport(report: Report): string[] {
   );
   return lines;
 }
+
+/** For a checkpoint saved already quantized: what was found, and what loading it as it is reports. */
+export function explainPrequantized(report: Report, asStored: boolean): string[] {
+  const found = report.sourceQuantization;
+  if (found === undefined) return explainReport(report);
+  const lines = [`Saved already quantized: ${found.summary}.`];
+  if (!asStored) {
+    lines.push(`These figures re-simulate ${report.scheme.name} from the ${found.packedWeights} weights' logical shapes, as if the checkpoint had been saved unquantized.`);
+    return [...lines, ...explainReport(report)];
+  }
+  const { totals } = report;
+  lines.push(
+    `The model has ${count(totals.logicalParameters)} parameters; after loading it as it is, sum(p.numel()) shows ${count(totals.reportedParameters)}: ` +
+      "packed weights count stored elements, not the values packed in them, and statistics (absmax, scales, zeros) are not counted as parameters unless the loading layer registers them as such.",
+  );
+  if (found.formats.includes("gptq") || found.formats.includes("awq")) {
+    lines.push("GPTQ and AWQ layers hold their packed weights, scales and zeros (and biases) as buffers: sum(p.numel()) leaves them out, get_memory_footprint() counts them.");
+  }
+  return lines;
+}

@@ -1,8 +1,9 @@
 import { classifyTensors, type ClassifiedTensor } from "./classify.js";
 import { bytesOf, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
-import { explainReport } from "./explain.js";
+import { explainPrequantized, explainReport } from "./explain.js";
+import { detectPrequantized, type PackedWeight, type Prequantized } from "./prequantized.js";
 import { isQuantizingScheme, PLAIN_SCHEME_DTYPE, quantizedLayout } from "./schemes.js";
-import type { Checkpoint, Report, SimulationOptions, TensorReport, Totals } from "./types.js";
+import type { Checkpoint, Report, SimulationOptions, TensorInfo, TensorReport, Totals } from "./types.js";
 
 export const SCHEMA_VERSION = 1 as const;
 
@@ -10,22 +11,36 @@ export const SCHEMA_VERSION = 1 as const;
  * Simulates how a checkpoint is held in memory after `from_pretrained` under a storage scheme
  * (spec §2–§5) and returns the report every renderer draws from.
  */
-export function simulateScheme(checkpoint: Checkpoint, options: SimulationOptions): Report {
+export function simulateScheme(original: Checkpoint, options: SimulationOptions): Report {
+  // A checkpoint saved already quantized is audited as it is, or re-simulated from its logical shapes.
+  const prequantized = detectPrequantized(original);
+  const packed = prequantized.weights.length > 0;
+  const asStored = packed && options.scheme === null;
+  const checkpoint = !packed ? original : asStored ? withoutTensors(original, prequantized.consumed) : dequantize(original, prequantized);
   const classified = classifyTensors(checkpoint);
   const loadDtype = resolveLoadDtype(checkpoint, options);
   const skip = options.skipModules;
-  const warnings: string[] = [];
+  const warnings: string[] = [...prequantized.warnings];
   if (skip !== null) {
     for (const name of skip) {
       if (!classified.some((t) => matchesModule(name, t.module))) warnings.push(`--skip-modules: ${JSON.stringify(name)} matches no module`);
     }
   }
   const tensors = classified.map((entry) => simulateTensor(entry, options, loadDtype, isSkipped(entry, skip)));
+  if (asStored) {
+    for (const t of tensors) {
+      if (prequantized.bufferBiases.has(t.name)) {
+        t.kind = "buffer";
+        t.trainable = false;
+      }
+    }
+    tensors.push(...prequantized.weights.map(packedRow));
+  }
   const totals = sumTotals(tensors);
   const report: Report = {
     schemaVersion: SCHEMA_VERSION,
     kind: "report",
-    model: { source: checkpoint.source, files: checkpoint.files.map((f) => f.name), tensorCount: tensors.length },
+    model: { source: original.source, files: original.files.map((f) => f.name), tensorCount: original.files.reduce((n, f) => n + f.header.tensors.length, 0) },
     scheme: {
       name: options.scheme ?? "stored",
       doubleQuant: options.doubleQuant,
@@ -38,8 +53,63 @@ export function simulateScheme(checkpoint: Checkpoint, options: SimulationOption
     warnings,
     checks: [],
   };
-  report.explanation = explainReport(report);
+  if (packed) {
+    report.sourceQuantization = { summary: prequantized.summary, packedWeights: prequantized.weights.length, formats: [...new Set(prequantized.weights.map((w) => w.format))] };
+  }
+  report.explanation = packed ? explainPrequantized(report, asStored) : explainReport(report);
   return report;
+}
+
+/** A packed weight as it is held after loading the checkpoint as it is: one row, statistics folded in. */
+function packedRow(w: PackedWeight): TensorReport {
+  return {
+    name: w.name,
+    kind: "linear",
+    quantized: true,
+    originalShape: w.packed.shape,
+    originalDtype: w.packed.dtype,
+    storedShape: w.packed.shape,
+    storedDtype: TORCH_NAME[w.packed.dtype],
+    logicalElements: w.logicalElements,
+    storedElements: w.storedElements,
+    trainable: false,
+    parameterBytes: w.parameterBytes,
+    quantStateBytes: w.quantStateBytes,
+    file: w.file,
+    format: w.format,
+    logicalShape: w.logicalShape,
+    statistics: w.statistics.map((t) => t.name),
+    statisticsBytes: w.statisticsBytes,
+  };
+}
+
+function withoutTensors(checkpoint: Checkpoint, names: Set<string>): Checkpoint {
+  return {
+    ...checkpoint,
+    files: checkpoint.files.map((file) => ({ ...file, header: { ...file.header, tensors: file.header.tensors.filter((t) => !names.has(t.name)) } })),
+  };
+}
+
+/**
+ * The checkpoint as if it had been saved unquantized: each packed weight becomes one tensor of its
+ * logical shape in the config's dtype (bfloat16 without one), its statistics gone.
+ */
+function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpoint {
+  const dtype: Dtype = checkpoint.config?.dtype === undefined ? "BF16" : TORCH_DTYPES[checkpoint.config.dtype].dtype;
+  const stripped = withoutTensors(checkpoint, prequantized.consumed);
+  return {
+    ...stripped,
+    files: stripped.files.map((file) => {
+      const restored = prequantized.weights
+        .filter((w) => w.file === file.name)
+        .map((w): TensorInfo => {
+          const shape = w.logicalShape ?? [1, w.logicalElements];
+          const name = w.format === "mxfp4" ? w.module : `${w.module}.weight`;
+          return { name, dtype, shape, dataOffsets: [0, 0], elements: w.logicalElements };
+        });
+      return { ...file, header: { ...file.header, tensors: [...file.header.tensors, ...restored] } };
+    }),
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Check } from "./checks.js";
 import type { Dtype, TorchDtype } from "./dtypes.js";
+import type { QuantFormat } from "./prequantized.js";
 import type { TrainingReport } from "./training.js";
 
 /** One tensor entry of a safetensors header. */
@@ -25,6 +26,11 @@ export interface CheckpointFile {
   /** Name as the user or the repo knows it (relative path or repo file name). */
   name: string;
   header: SafetensorsHeader;
+  /**
+   * Contents of small tensors read from the data region when it is present: bitsandbytes'
+   * `*.quant_state.bitsandbytes__*` JSON blobs, which hold a packed weight's original shape.
+   */
+  blobs?: Record<string, Uint8Array>;
 }
 
 /** What config.json says that changes the figures (spec §2, §3). */
@@ -34,6 +40,16 @@ export interface ModelConfig {
   vocabSize?: number;
   /** config.json's `dtype` (transformers 5) or `torch_dtype` (older configs). */
   dtype?: TorchDtype;
+  hiddenSize?: number;
+  /** config.json's `quantization_config`, for checkpoints saved already quantized. */
+  quantization?: QuantizationConfig;
+}
+
+export interface QuantizationConfig {
+  /** `quant_method`: bitsandbytes, gptq, awq, fp8, compressed-tensors, mxfp4, … */
+  method?: string;
+  bits?: number;
+  groupSize?: number;
 }
 
 /** A model as the sources hand it to the core: parsed headers and the config, no IO left. */
@@ -89,6 +105,11 @@ export interface TensorReport {
   tiedTo?: string;
   /** The shard or file it came from. */
   file: string;
+  /** Checkpoints saved already quantized: the packing found, the weight before packing, its statistics tensors. */
+  format?: QuantFormat;
+  logicalShape?: number[] | null;
+  statistics?: string[];
+  statisticsBytes?: number;
 }
 
 export interface Totals {
@@ -114,6 +135,8 @@ export interface Report {
   warnings: string[];
   /** CI budget checks (--max-memory, --max-params, --min-trainable); empty without gates. */
   checks: Check[];
+  /** Present when the checkpoint was saved already quantized. */
+  sourceQuantization?: { summary: string; packedWeights: number; formats: QuantFormat[] };
   /** With --train: what fine-tuning adds (absent otherwise). */
   training?: TrainingReport;
 }

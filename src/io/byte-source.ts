@@ -34,3 +34,20 @@ export async function readHeader(source: ByteSource, firstRead = 100_000): Promi
   }
   return parseHeader(json, source.name, source.size);
 }
+
+/** Largest tensor content read from a data region: quant-state JSON blobs are a few hundred bytes. */
+const MAX_BLOB_BYTES = 1_000_000;
+
+/**
+ * Reads the contents of bitsandbytes' quant-state blobs when the file has its data region (a
+ * header-only file has none): they hold each packed weight's original shape.
+ */
+export async function readQuantStateBlobs(source: ByteSource, header: SafetensorsHeader): Promise<Record<string, Uint8Array> | undefined> {
+  const start = LENGTH_PREFIX_BYTES + header.headerBytes;
+  if (source.size === undefined || source.size < start + header.dataBytes) return undefined;
+  const wanted = header.tensors.filter((t) => t.name.includes(".quant_state.bitsandbytes__") && t.dataOffsets[1] - t.dataOffsets[0] <= MAX_BLOB_BYTES);
+  if (wanted.length === 0) return undefined;
+  const blobs: Record<string, Uint8Array> = {};
+  for (const tensor of wanted) blobs[tensor.name] = await source.read(start + tensor.dataOffsets[0], start + tensor.dataOffsets[1]);
+  return blobs;
+}

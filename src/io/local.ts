@@ -5,7 +5,7 @@ import { readModelConfig } from "../core/config.js";
 import { InputError } from "../core/errors.js";
 import { parseHeader } from "../core/header.js";
 import type { Checkpoint, CheckpointFile, ModelConfig } from "../core/types.js";
-import { readHeader, type ByteSource } from "./byte-source.js";
+import { readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
 
 const INDEX_FILE = "model.safetensors.index.json";
 const SINGLE_FILE = "model.safetensors";
@@ -76,7 +76,9 @@ async function readLocalHeader(path: string, name: string): Promise<CheckpointFi
         return buffer.subarray(0, bytesRead);
       },
     };
-    return { name, header: await readHeader(source) };
+    const header = await readHeader(source);
+    const blobs = await readQuantStateBlobs(source, header);
+    return { name, header, ...(blobs === undefined ? {} : { blobs }) };
   } finally {
     await handle.close();
   }

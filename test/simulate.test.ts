@@ -189,6 +189,26 @@ describe("output head and llm_int8_skip_modules", () => {
   });
 });
 
+describe("classification", () => {
+  it("T5's shared embedding is an embedding, BERT's tied decoder an output head counted once", () => {
+    const t5 = simulate(checkpointOf([["shared.weight", "F32", [32128, 512]], ["encoder.block.0.layer.0.SelfAttention.q.weight", "F32", [512, 512]]], { vocab_size: 32128 }), { scheme: "nf4" });
+    expect(tensorOf(t5, "shared.weight")).toMatchObject({ kind: "embedding", quantized: false });
+    expect(tensorOf(t5, "encoder.block.0.layer.0.SelfAttention.q.weight")).toMatchObject({ kind: "linear", quantized: true });
+    const bert = simulate(
+      checkpointOf([["bert.embeddings.word_embeddings.weight", "F32", [30522, 768]], ["cls.predictions.decoder.weight", "F32", [30522, 768]], ["cls.predictions.transform.dense.weight", "F32", [768, 768]]], { vocab_size: 30522 }),
+      { scheme: "int8" },
+    );
+    expect(tensorOf(bert, "cls.predictions.decoder.weight")).toMatchObject({ kind: "output-head", tiedTo: "bert.embeddings.word_embeddings.weight", storedElements: 0 });
+    expect(tensorOf(bert, "cls.predictions.transform.dense.weight").quantized).toBe(true);
+    expect(bert.totals.reportedParameters).toBe(30522 * 768 + 768 * 768);
+  });
+  it("GPT-NeoX's embed_out is the output head, not an embedding", () => {
+    const neox = simulate(checkpointOf([["gpt_neox.embed_in.weight", "F16", [50304, 512]], ["embed_out.weight", "F16", [50304, 512]]], { tie_word_embeddings: false }), { scheme: "nf4" });
+    expect(tensorOf(neox, "embed_out.weight")).toMatchObject({ kind: "output-head", quantized: false });
+    expect(neox.totals.reportedParameters).toBe(2 * 50304 * 512);
+  });
+});
+
 describe("load dtype resolution (spec §3)", () => {
   const tensors: Array<[string, string, number[]]> = [
     ["a.weight", "F32", [8, 8]],

@@ -44,18 +44,18 @@ function classifyTensor(tensor: TensorInfo, module: string, leaf: string, config
   if (BUFFER_NAMES.has(leaf)) return "buffer";
   if (leaf === "bias") return dims === 1 ? "bias" : "buffer"; // GPT-2's [1, 1, n, n] attn.bias is a causal mask
   if (leaf !== "weight") return "other";
-  if (dims === 2 && isOutputHead(module, part, tensor, config)) return "output-head";
+  if (dims === 2 && OUTPUT_HEAD_MODULES.has(part)) return "output-head";
   if (dims === 2 && /emb|^wte$|^wpe$|^shared$/i.test(part)) return "embedding";
+  if (dims === 2 && isVocabProjection(module, tensor, config)) return "output-head";
   if (dims === 1 || /norm|^ln(_|$)|_ln$/i.test(part)) return "norm";
   if (dims === 2) return "linear";
   return "other";
 }
 
-function isOutputHead(module: string, part: string, tensor: TensorInfo, config: ModelConfig | null): boolean {
-  if (OUTPUT_HEAD_MODULES.has(part)) return true;
-  // A top-level projection onto the vocabulary (`output` in some architectures) is the head too.
+/** A projection onto the vocabulary outside the repeated layers (`output`, `cls.predictions.decoder`) is an output head. */
+function isVocabProjection(module: string, tensor: TensorInfo, config: ModelConfig | null): boolean {
   const topLevel = !/\.\d+(\.|$)/.test(module);
-  return topLevel && config?.vocabSize !== undefined && tensor.shape[0] === config.vocabSize && !/emb/i.test(part);
+  return topLevel && config?.vocabSize !== undefined && tensor.shape[0] === config.vocabSize;
 }
 
 /** GPT-2 style models, by config.json's model_type, or without one by the fused c_attn's [in, 3·in] shape. */

@@ -4,6 +4,13 @@ import { parseHeader } from "../dist/core/header.js";
 import { simulateScheme } from "../dist/core/simulate.js";
 import { headerJson } from "../scripts/safetensors-writer.mjs";
 
+/** The same layers saved already quantized in block-scaled FP8 (DeepSeek-V3's format): weight + scale_inv pairs. */
+export function syntheticFp8Tensors(count) {
+  return syntheticTensors(count / 2).flatMap(([name, dtype, shape]) =>
+    shape.length === 2 ? [[name, "F8_E4M3", shape], [name.replace(/weight$/, "weight_scale_inv"), "F32", shape.map((d) => Math.ceil(d / 128))]] : [[name, dtype, shape]],
+  );
+}
+
 export function syntheticTensors(count) {
   const tensors = [];
   const perLayer = 10;
@@ -41,8 +48,8 @@ function time(fn, runs) {
   return median(samples);
 }
 
-export function benchCore({ tensors = 100_000, runs = 15 } = {}) {
-  const bytes = new TextEncoder().encode(JSON.stringify(headerJson(syntheticTensors(tensors))));
+export function benchCore({ tensors = 100_000, runs = 15, fp8 = false } = {}) {
+  const bytes = new TextEncoder().encode(JSON.stringify(headerJson(fp8 ? syntheticFp8Tensors(tensors) : syntheticTensors(tensors))));
   const options = { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null };
   const decoder = new TextDecoder();
   const audit = () => simulateScheme({ source: "bench", files: [{ name: "bench.safetensors", header: parseHeader(bytes, "bench") }], config: null }, options);
@@ -50,5 +57,5 @@ export function benchCore({ tensors = 100_000, runs = 15 } = {}) {
   for (let i = 0; i < 3; i++) { JSON.parse(decoder.decode(bytes)); audit(); }
   const baseline = time(() => JSON.parse(decoder.decode(bytes)), runs);
   const ours = time(audit, runs);
-  return { tensors, headerBytes: bytes.length, baselineMs: baseline, auditMs: ours, ratio: ours / baseline };
+  return { tensors: fp8 ? syntheticFp8Tensors(tensors).length : tensors, headerBytes: bytes.length, baselineMs: baseline, auditMs: ours, ratio: ours / baseline };
 }

@@ -5,11 +5,13 @@ import { benchHub } from "./hub.mjs";
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
 
-const core = benchCore();
-console.log(`core: ${core.tensors.toLocaleString("en-US")} tensors, ${(core.headerBytes / 1e6).toFixed(1)} MB header`);
-console.log(`  JSON.parse (baseline)          ${fmt(core.baselineMs)}`);
-console.log(`  qaudit parse+validate+simulate ${fmt(core.auditMs)}`);
-console.log(`  ratio ${core.ratio.toFixed(2)}× JSON.parse (target < 3×) ${core.ratio < 3 ? "OK" : "OVER TARGET"}`);
+for (const [label, fp8] of [["plain bf16", false], ["saved in FP8 (weight + scale pairs)", true]]) {
+  const core = benchCore({ fp8 });
+  console.log(`core, ${label}: ${core.tensors.toLocaleString("en-US")} tensors, ${(core.headerBytes / 1e6).toFixed(1)} MB header, nf4 + double quant`);
+  console.log(`  JSON.parse (baseline)          ${fmt(core.baselineMs)}`);
+  console.log(`  qaudit parse+validate+simulate ${fmt(core.auditMs)}`);
+  console.log(`  ratio ${core.ratio.toFixed(2)}× JSON.parse (target < 3×) ${core.ratio < 3 ? "OK" : "OVER TARGET"}`);
+}
 
 const hub = await benchHub();
 console.log(`\nhub: mock Hub on loopback, ${hub.shards} shards, ${hub.tensors.toLocaleString("en-US")} tensors; baseline = @huggingface/hub parseSafetensorsMetadata`);

@@ -157,7 +157,7 @@ describe("FP8, MXFP4, compressed-tensors", () => {
       [["m.weight_packed", "I32", [4096, 512]], ["m.weight_scale", "BF16", [4096, 32]], ["m.weight_zero_point", "I32", [4096, 4]], ["m.weight_shape", "I64", [2]]],
       { quantization_config: { quant_method: "compressed-tensors" } },
     );
-    expect(tensorOf(simulate(cp), "m.weight_packed")).toMatchObject({ format: "compressed-tensors", logicalShape: [4096, 4096], logicalElements: 16_777_216, statistics: ["m.weight_scale", "m.weight_zero_point", "m.weight_shape"] });
+    expect(tensorOf(simulate(cp), "m.weight_packed")).toMatchObject({ format: "compressed-tensors", logicalShape: [4096, 4096], logicalElements: 16_777_216, statistics: ["m.weight_scale", "m.weight_shape", "m.weight_zero_point"] });
   });
   it("unknown integer packings are warned about, by name, and counted as stored", () => {
     const report = simulate(checkpointOf([["m.weight_q", "I32", [64, 8]], ["n.weight", "F16", [4, 4]]]));

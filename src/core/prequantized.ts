@@ -44,7 +44,43 @@ interface Located {
   file: string;
 }
 
-const BNB4_STATS = ["absmax", "quant_map", "nested_absmax", "nested_quant_map", "quant_state.bitsandbytes__nf4", "quant_state.bitsandbytes__fp4"];
+// Statistics tensors of each format, as suffixes of the weight's (bnb 4-bit) or module's name.
+// Statistics tensors of every format, by the suffix after their owner's name: the weight's for
+// bitsandbytes 4-bit (`X.weight.absmax`), the module's otherwise (`X.SCB`, `X.qzeros`, `X_scales`).
+// Longer suffixes first, so `.weight_scale_inv` is not read as `.weight_scale`.
+const STAT_SUFFIXES = [
+  ".quant_state.bitsandbytes__nf4",
+  ".quant_state.bitsandbytes__fp4",
+  ".nested_quant_map",
+  ".weight_zero_point",
+  ".weight_scale_inv",
+  ".nested_absmax",
+  ".weight_format",
+  ".weight_scale",
+  ".weight_shape",
+  ".weight_g_idx",
+  ".input_scale",
+  ".quant_map",
+  ".absmax",
+  ".qzeros",
+  ".scales",
+  ".g_idx",
+  ".SCB",
+  "_scales",
+];
+const ORPHAN_SUFFIXES = [".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map", ".quant_state.bitsandbytes__nf4", ".quant_state.bitsandbytes__fp4", ".SCB", ".qzeros", ".weight_format"];
+
+function statSuffix(name: string): string | undefined {
+  // Every suffix ends in one of these letters: a cheap test before the list.
+  const last = name.charCodeAt(name.length - 1);
+  if (last !== 52 /* 4 */ && last !== 112 /* p */ && last !== 120 /* x */ && last !== 118 /* v */ && last !== 116 /* t */ && last !== 101 /* e */ && last !== 115 /* s */ && last !== 66 /* B */) return undefined;
+  for (const suffix of STAT_SUFFIXES) if (name.endsWith(suffix)) return suffix;
+  return undefined;
+}
+
+function fileOf(checkpoint: Checkpoint, tensor: TensorInfo): string {
+  return checkpoint.files.find((f) => f.header.tensors.includes(tensor))?.name ?? "checkpoint";
+}
 const FP8 = new Set<Dtype>(["F8_E4M3", "F8_E5M2"]);
 
 /**
@@ -63,63 +99,78 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
     }
   }
   if (!marked) return { weights: [], consumed: new Set(), bufferBiases: new Set(), summary: "", warnings: unknownPackings(integerWeights) };
-  const all = new Map<string, Located>();
-  for (const file of checkpoint.files) for (const tensor of file.header.tensors) all.set(tensor.name, { tensor, file: file.name });
+  // Statistics indexed by their owner (the weight for bitsandbytes 4-bit, else the module), so each
+  // packed weight finds its own with one look-up and no string building.
+  const statsByOwner = new Map<string, TensorInfo[]>();
+  const located: Located[] = [];
+  for (const file of checkpoint.files) {
+    for (const tensor of file.header.tensors) {
+      const suffix = statSuffix(tensor.name);
+      if (suffix === undefined) {
+        located.push({ tensor, file: file.name });
+        continue;
+      }
+      const owner = tensor.name.slice(0, tensor.name.length - suffix.length);
+      const list = statsByOwner.get(owner);
+      if (list === undefined) statsByOwner.set(owner, [tensor]);
+      else list.push(tensor);
+    }
+  }
   const blobs = new Map<string, Uint8Array>();
   for (const file of checkpoint.files) for (const [name, bytes] of Object.entries(file.blobs ?? {})) blobs.set(name, bytes);
   const config = checkpoint.config;
   const weights: PackedWeight[] = [];
   const consumed = new Set<string>();
   const bufferBiases = new Set<string>();
-  const take = (names: string[]): TensorInfo[] =>
-    names.flatMap((n) => {
-      const found = all.get(n);
-      if (found === undefined) return [];
-      consumed.add(n);
-      return [found.tensor];
-    });
+  const take = (owner: string): TensorInfo[] => {
+    const stats = (statsByOwner.get(owner) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    statsByOwner.delete(owner);
+    for (const t of stats) consumed.add(t.name);
+    return stats;
+  };
 
-  for (const [name, { tensor, file }] of all) {
-    if (name.endsWith(".weight.absmax")) {
-      const weightName = name.slice(0, -".absmax".length);
-      const owner = all.get(weightName);
-      if (owner === undefined) throw new InputError(`${file}: tensor ${JSON.stringify(name)} holds 4-bit statistics but there is no ${weightName}`);
-      consumed.add(weightName);
-      weights.push(bnb4(owner, take(BNB4_STATS.map((s) => `${weightName}.${s}`)), blobs, config));
-    } else if (name.endsWith(".SCB")) {
-      const module = name.slice(0, -".SCB".length);
-      const owner = all.get(`${module}.weight`);
-      if (owner === undefined || owner.tensor.dtype !== "I8" || owner.tensor.shape.length !== 2) {
-        throw new InputError(`${file}: tensor ${JSON.stringify(name)} is an LLM.int8 scale but ${module}.weight is not an int8 matrix`);
+  for (const entry of located) {
+    const { tensor } = entry;
+    const name = tensor.name;
+    let format: ((module: string, statistics: TensorInfo[]) => PackedWeight) | undefined;
+    let module = "";
+    if (name.endsWith(".weight")) {
+      if (statsByOwner.has(name)) {
+        const statistics = take(name);
+        if (!statistics.some((t) => t.name.endsWith(".absmax"))) throw new InputError(`${entry.file}: tensor ${JSON.stringify(name)} has 4-bit statistics but no ${name}.absmax`);
+        consumed.add(name);
+        weights.push(bnb4(entry, statistics, blobs, config));
+        continue;
       }
-      consumed.add(owner.tensor.name);
-      weights.push(bnb8(owner, take([name, `${module}.weight_format`])));
+      module = name.slice(0, -".weight".length);
+      if (tensor.dtype === "I8" && tensor.shape.length === 2 && statsByOwner.get(module)?.some((t) => t.name.endsWith(".SCB")) === true) format = (m, st) => bnb8(entry, m, st);
+      else if (FP8.has(tensor.dtype) && tensor.shape.length === 2) format = (m, st) => fp8(entry, m, st);
     } else if (name.endsWith(".qweight")) {
-      const module = name.slice(0, -".qweight".length);
-      consumed.add(name);
-      weights.push(gptqOrAwq({ tensor, file }, module, take([`${module}.qzeros`, `${module}.scales`, `${module}.g_idx`]), config));
-      if (all.has(`${module}.bias`)) bufferBiases.add(`${module}.bias`);
+      module = name.slice(0, -".qweight".length);
+      format = (m, st) => gptqOrAwq(entry, m, st, config);
+      bufferBiases.add(`${module}.bias`);
     } else if (name.endsWith(".weight_packed")) {
-      const module = name.slice(0, -".weight_packed".length);
-      consumed.add(name);
-      weights.push(compressedTensors({ tensor, file }, module, take(["weight_scale", "weight_zero_point", "weight_shape", "weight_g_idx"].map((s) => `${module}.${s}`)), config));
+      module = name.slice(0, -".weight_packed".length);
+      format = (m, st) => compressedTensors(entry, m, st, config);
     } else if (name.endsWith("_blocks") && tensor.dtype === "U8") {
-      const base = name.slice(0, -"_blocks".length);
-      consumed.add(name);
-      weights.push(mxfp4({ tensor, file }, base, take([`${base}_scales`])));
-    } else if (name.endsWith(".weight") && FP8.has(tensor.dtype) && tensor.shape.length === 2) {
-      const module = name.slice(0, -".weight".length);
-      consumed.add(name);
-      weights.push(fp8({ tensor, file }, module, take(["weight_scale_inv", "weight_scale", "input_scale"].map((s) => `${module}.${s}`))));
+      module = name.slice(0, -"_blocks".length);
+      format = (m, st) => mxfp4(entry, m, st);
     }
+    if (format === undefined) continue;
+    consumed.add(name);
+    weights.push(format(module, take(module)));
   }
-  // Orphans: statistics whose weight is missing.
-  for (const [name, { file }] of all) {
-    if (consumed.has(name)) continue;
-    const orphan = /\.weight\.(quant_map|nested_absmax|nested_quant_map|quant_state\.bitsandbytes__\w+)$/.test(name) || /\.(qzeros|weight_format)$/.test(name);
-    if (orphan) throw new InputError(`${file}: tensor ${JSON.stringify(name)} is a quantization statistic without its weight`);
+  // Statistics no weight claimed: bitsandbytes' and GPTQ's are errors; other suffixes (`.scales`,
+  // `.weight_scale`, `_scales`) also name ordinary tensors elsewhere, so those stay as they are.
+  for (const [owner, stats] of statsByOwner) {
+    const orphan = stats.find((t) => ORPHAN_SUFFIXES.some((suffix) => t.name.endsWith(suffix)));
+    if (orphan !== undefined) {
+      const what = orphan.name.endsWith(".absmax") ? `holds 4-bit statistics but there is no ${owner}` : orphan.name.endsWith(".SCB") ? `is an LLM.int8 scale but ${owner}.weight is not an int8 matrix` : "is a quantization statistic without its weight";
+      throw new InputError(`${fileOf(checkpoint, orphan)}: tensor ${JSON.stringify(orphan.name)} ${what}`);
+    }
+    for (const t of stats) if (isIntegerWeight(t)) located.push({ tensor: t, file: fileOf(checkpoint, t) });
   }
-  const unclaimed = [...all.values()].filter(({ tensor }) => !consumed.has(tensor.name) && isIntegerWeight(tensor));
+  const unclaimed = located.filter(({ tensor }) => !consumed.has(tensor.name) && isIntegerWeight(tensor));
   const unshaped = weights.filter((w) => w.logicalShape === null);
   const warnings = unknownPackings(unclaimed);
   if (unshaped.length > 0) {
@@ -158,13 +209,13 @@ function bnb4(owner: Located, statistics: TensorInfo[], blobs: Map<string, Uint8
   });
 }
 
-function bnb8(owner: Located, statistics: TensorInfo[]): PackedWeight {
+function bnb8(owner: Located, module: string, statistics: TensorInfo[]): PackedWeight {
   const { tensor } = owner;
-  const scb = statistics[0]!;
+  const scb = statistics.find((t) => t.name.endsWith(".SCB"))!;
   if (scb.elements !== tensor.shape[0]) {
     throw new InputError(`${owner.file}: tensor ${JSON.stringify(scb.name)} has ${scb.elements} scales for ${tensor.shape[0]} output rows`);
   }
-  return packedWeight("bnb-8bit", owner, tensor.name.slice(0, -".weight".length), statistics, tensor.shape, tensor.elements, {
+  return packedWeight("bnb-8bit", owner, module, statistics, tensor.shape, tensor.elements, {
     storedElements: tensor.elements,
     parameterBytes: tensor.elements,
     quantStateBytes: tensor.shape[0]! * INT8.scbBytes,
@@ -298,7 +349,11 @@ function inferShape(module: string, n: number, config: ModelConfig | null): numb
 
 function summarize(weights: PackedWeight[], config: ModelConfig | null): string {
   const byFormat = new Map<QuantFormat, PackedWeight[]>();
-  for (const w of weights) byFormat.set(w.format, [...(byFormat.get(w.format) ?? []), w]);
+  for (const w of weights) {
+    const list = byFormat.get(w.format);
+    if (list === undefined) byFormat.set(w.format, [w]);
+    else list.push(w);
+  }
   return [...byFormat]
     .map(([format, list]) => {
       const counts = [...new Set(list.map((w) => w.statistics.length))].sort((a, b) => a - b);

@@ -22,6 +22,7 @@ for (const { latency, ours, theirs } of hub.rows) {
   console.log(line("baseline", theirs, theirs.error ? `failed: ${theirs.error.message}` : "1.00×"));
   console.log(line("qaudit", ours, `${(theirs.ms / ours.ms).toFixed(2)}×`));
 }
+console.log(`  qaudit makes one range read per shard (${hub.shards}), plus the revision lookup, config.json and the index; each read is a 302 from the Hub and a 206 from the CDN, hence 2 HTTP requests.`);
 const { qaudit, baseline } = hub.ignoreRange;
 console.log("  server ignoring Range (answers 200 with whole files):");
 console.log(`    baseline: ${baseline.error ? `fails: ${baseline.error.message.split("\n")[0]}` : `ok, ${mb(baseline.bytes)} sent`}`);

@@ -13,7 +13,9 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
   const faults = [];
   const log = [];
   const stats = { requests: 0, bytesSent: 0, byHost: { hub: 0, cdn: 0 } };
-  const state = { ignoreRange: false, latencyMs };
+  // movedRefs: { branch: sha } makes resolve answers for that branch report another commit, as if
+  // someone pushed between the revision lookup and the file reads.
+  const state = { ignoreRange: false, latencyMs, movedRefs: {} };
   const hub = createServer((req, res) => handle("hub", req, res));
   const cdn = createServer((req, res) => handle("cdn", req, res));
   for (const server of [hub, cdn]) server.keepAliveTimeout = 5_000;
@@ -116,7 +118,7 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
     if (sha === undefined) return send(res, entry, 404, { "X-Error-Code": "RevisionNotFound" }, `{"error":"Invalid rev id: ${rev}"}`);
     const file = repo.files[path];
     if (file === undefined) return send(res, entry, 404, { "X-Error-Code": "EntryNotFound" }, `{"error":"Entry not found"}`);
-    const headers = { "X-Repo-Commit": sha, ETag: `"${file.etag}"` };
+    const headers = { "X-Repo-Commit": state.movedRefs[rev] ?? sha, ETag: `"${file.etag}"` };
     if (path.endsWith(".safetensors")) {
       // LFS files: the Hub redirects to a signed CDN URL; the signature is not a token.
       const location = `${cdnOrigin}/blobs/${encodeURIComponent(repoId)}/${file.etag}?X-Amz-Signature=mock`;
@@ -200,6 +202,7 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
       stats.byHost = { hub: 0, cdn: 0 };
       state.ignoreRange = false;
       state.latencyMs = latencyMs;
+      state.movedRefs = {};
     },
   };
 }

@@ -96,6 +96,15 @@ describe("audit from the Hub", () => {
     expect(stats.requests).toBe(3 + 2 * 2);
   });
 
+  it("a push between the lookup and the reads: config and index are read again at the pinned sha", async () => {
+    hub.state.movedRefs = { main: "f".repeat(40) };
+    const { sha } = await loadHubCheckpoint("tiiuae/falcon-ft", options());
+    const paths = resolves().map((l: { path: string }) => l.path);
+    expect(paths).toContain(`/tiiuae/falcon-ft/resolve/${sha}/config.json`);
+    expect(paths).toContain(`/tiiuae/falcon-ft/resolve/${sha}/model.safetensors.index.json`);
+    expect(paths.filter((p: string) => p.endsWith(".safetensors")).every((p: string) => p.includes(`/resolve/${sha}/`))).toBe(true);
+  });
+
   it("a header longer than the first read takes exactly one more read", async () => {
     const { checkpoint } = await loadHubCheckpoint("org/long-header", options());
     expect(checkpoint.files[0]!.header.tensors).toHaveLength(3000);
@@ -121,6 +130,13 @@ describe("audit from the Hub", () => {
     const bad = await runMain(["tiiuae/falcon-ft", "--revision", "nope", "--no-cache"], hubEnv());
     expect(bad.code).toBe(4);
     expect(bad.stderr).toBe('qaudit: revision "nope" not found in tiiuae/falcon-ft\n');
+  });
+
+  it("a Hub URL works as the model id, with /tree/<rev> as the revision", async () => {
+    const r = await runMain(["https://huggingface.co/tiiuae/falcon-ft/tree/v1", "--json", "--no-cache"], hubEnv());
+    expect(r.code).toBe(0);
+    expect(hub.log[0].path).toBe("/api/models/tiiuae/falcon-ft/revision/v1");
+    expect(JSON.parse(r.stdout).model.source).toBe("tiiuae/falcon-ft@v1");
   });
 
   it("--subfolder, and a hint when weights live only in folders", async () => {

@@ -202,6 +202,13 @@ describe("classification", () => {
     expect(tensorOf(bert, "cls.predictions.transform.dense.weight").quantized).toBe(true);
     expect(bert.totals.reportedParameters).toBe(30522 * 768 + 768 * 768);
   });
+  it("task heads stay unquantized: BERT's classifier, RoBERTa's classifier.out_proj (its dense is quantized)", () => {
+    const report = simulate(
+      checkpointOf([["classifier.weight", "F32", [2, 768]], ["classifier.dense.weight", "F32", [768, 768]], ["classifier.out_proj.weight", "F32", [2, 768]]]),
+      { scheme: "int8" },
+    );
+    expect(report.tensors.filter((t) => t.quantized).map((t) => t.name)).toEqual(["classifier.dense.weight"]);
+  });
   it("GPT-NeoX's embed_out is the output head, not an embedding", () => {
     const neox = simulate(checkpointOf([["gpt_neox.embed_in.weight", "F16", [50304, 512]], ["embed_out.weight", "F16", [50304, 512]]], { tie_word_embeddings: false }), { scheme: "nf4" });
     expect(tensorOf(neox, "embed_out.weight")).toMatchObject({ kind: "output-head", quantized: false });

@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { UsageError } from "../core/errors.js";
 import type { Checkpoint } from "../core/types.js";
-import { isRepoId, loadHubCheckpoint } from "../io/hub/source.js";
+import { isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
 import { DEFAULT_RETRY } from "../io/hub/http.js";
 import { resolveHubSettings } from "../io/hub/settings.js";
 import { loadLocalCheckpoint } from "../io/local.js";
@@ -25,11 +25,15 @@ export interface RawSourceOptions {
 const PROGRESS_DELAY_MS = 400;
 
 /** Local path when one exists, otherwise a Hub model id. */
-export async function loadCheckpoint(model: string, raw: RawSourceOptions, io: CliIo): Promise<Checkpoint> {
-  const local = await stat(model).then(
-    () => true,
-    () => false,
-  );
+export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: CliIo): Promise<Checkpoint> {
+  const url = parseHubUrl(given);
+  const model = url?.repo ?? given;
+  const local =
+    url === undefined &&
+    (await stat(model).then(
+      () => true,
+      () => false,
+    ));
   if (local || !isRepoId(model)) return loadLocalCheckpoint(model);
 
   const settings = await resolveHubSettings(io.env, { ...(raw.token === undefined ? {} : { token: raw.token }), cache: raw.cache !== false });
@@ -40,7 +44,7 @@ export async function loadCheckpoint(model: string, raw: RawSourceOptions, io: C
   const showProgress = io.stderrIsTTY && raw.quiet !== true;
   try {
     const load = await loadHubCheckpoint(model, {
-      revision: raw.revision ?? "main",
+      revision: raw.revision !== undefined && raw.revision !== "main" ? raw.revision : (url?.revision ?? "main"),
       subfolder: raw.subfolder ?? "",
       offline: raw.offline === true,
       concurrency,

@@ -17,7 +17,7 @@ export interface ClassifiedTensor {
 const CONV1D_MODEL_TYPES = new Set(["gpt2", "openai-gpt", "imagegpt", "decision_transformer"]);
 const CONV1D_MODULES = new Set(["c_attn", "c_proj", "c_fc", "q_attn"]);
 // Output heads by the names transformers models give them (`get_output_embeddings()` and task heads).
-const OUTPUT_HEAD_MODULES = new Set(["lm_head", "embed_out", "score", "qa_outputs"]);
+const OUTPUT_HEAD_MODULES = new Set(["lm_head", "embed_out", "score", "qa_outputs", "classifier"]);
 // Input token embeddings, the ones an output head can be tied to.
 const TOKEN_EMBEDDING_MODULES = new Set(["embed_tokens", "word_embeddings", "wte", "embed_in", "shared", "tok_embeddings"]);
 // Tensors that checkpoints carry but models hold as buffers, not parameters.
@@ -44,7 +44,8 @@ function classifyTensor(tensor: TensorInfo, module: string, leaf: string, config
   if (BUFFER_NAMES.has(leaf)) return "buffer";
   if (leaf === "bias") return dims === 1 ? "bias" : "buffer"; // GPT-2's [1, 1, n, n] attn.bias is a causal mask
   if (leaf !== "weight") return "other";
-  if (dims === 2 && OUTPUT_HEAD_MODULES.has(part)) return "output-head";
+  // The last module of a model is not quantized either: a task head (RoBERTa's classifier.out_proj).
+  if (dims === 2 && (OUTPUT_HEAD_MODULES.has(part) || module === "classifier.out_proj")) return "output-head";
   if (dims === 2 && /emb|^wte$|^wpe$|^shared$/i.test(part)) return "embedding";
   if (dims === 2 && isVocabProjection(module, tensor, config)) return "output-head";
   if (dims === 1 || /norm|^ln(_|$)|_ln$/i.test(part)) return "norm";

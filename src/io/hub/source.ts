@@ -42,6 +42,13 @@ export const DEFAULT_FIRST_READ = 100_000;
 const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
 const SHA = /^[0-9a-f]{40}$/;
 
+/** `https://huggingface.co/org/name` (or with `/tree/<rev>`) as the id and revision it names. */
+export function parseHubUrl(value: string): { repo: string; revision?: string } | undefined {
+  const match = /^https?:\/\/(?:www\.)?(?:huggingface\.co|hf\.co)\/([^/]+\/[^/]+?)(?:\/tree\/([^/]+))?\/?$/.exec(value);
+  if (match === null) return undefined;
+  return { repo: match[1]!, ...(match[2] === undefined ? {} : { revision: decodeURIComponent(match[2]) }) };
+}
+
 export function isRepoId(value: string): boolean {
   return REPO_ID.test(value) && !value.includes("..") && !/\.(safetensors|json)$/.test(value);
 }

@@ -75,7 +75,6 @@ export function oneOf<T extends string>(value: string, choices: readonly T[], fl
   throw new UsageError(`${flag} ${JSON.stringify(value)} is not one of: ${choices.join(", ")}`);
 }
 
-export type { SchemeName };
 
 const SIZE_UNITS: Record<string, number> = {
   b: 1,

@@ -124,12 +124,12 @@ export function resolveLoadDtype(checkpoint: Checkpoint, options: SimulationOpti
   if (scheme === null) return null; // as stored
   const fromConfig: TorchDtype | undefined = checkpoint.config?.dtype;
   if (fromConfig !== undefined) return TORCH_DTYPES[fromConfig].dtype;
-  const first = checkpoint.files[0]?.header.tensors
-    .filter((t) => isFloatingDtype(t.dtype))
-    .reduce<string | null>((min, t) => (min === null || t.name < min ? t.name : min), null);
-  const firstDtype = checkpoint.files[0]?.header.tensors.find((t) => t.name === first)?.dtype;
-  if (firstDtype === undefined) return null;
-  return torchDtypeOf(firstDtype) === undefined ? null : firstDtype;
+  let first: TensorInfo | undefined;
+  for (const t of checkpoint.files[0]?.header.tensors ?? []) {
+    if (isFloatingDtype(t.dtype) && (first === undefined || t.name < first.name)) first = t;
+  }
+  // A dtype PyTorch cannot load as a model dtype (FP8) leaves each tensor its own.
+  return first !== undefined && torchDtypeOf(first.dtype) !== undefined ? first.dtype : null;
 }
 
 function simulateTensor(entry: ClassifiedTensor, options: SimulationOptions, loadDtype: Dtype | null, skipped: boolean): TensorReport {

@@ -1,5 +1,5 @@
 import type { Report } from "../core/types.js";
-import { reportRows, schemeLabel, totalLines } from "./rows.js";
+import { reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
 
@@ -12,7 +12,7 @@ export interface MarkdownOptions {
 export function renderMarkdown(report: Report, options: MarkdownOptions): string {
   const cell = (s: string): string => s.replace(/\|/g, "\\|");
   const lines = [
-    `### ${cell(report.model.source)}: ${schemeLabel(report)} (unquantized in ${report.scheme.torchDtype})`,
+    `### ${cell(report.model.source)}: ${schemeTitle(report)} (unquantized in ${report.scheme.torchDtype})`,
     "",
     "| tensor | × | original | stored | logical | numel | trainable | bytes | quant state |",
     "|---|--:|---|---|--:|--:|:-:|--:|--:|",
@@ -29,7 +29,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
     lines.push(`| ${label} | ${bytes ? `${formatBytes(value, options.units)} (${formatCount(value)} bytes)` : formatCount(value)} |`);
   }
   if (report.training !== undefined) {
-    lines.push("", `**${trainingTitle(report.training, schemeLabel(report))}**`, "", "| component | bytes |", "|---|--:|");
+    lines.push("", `**${trainingTitle(report.training, schemeTitle(report))}**`, "", "| component | bytes |", "|---|--:|");
     for (const [label, value] of trainingRows(report.training, options.units)) lines.push(`| ${label} | ${value} |`);
     lines.push("", `\`${report.training.peftLine}\``, "", ...report.training.notes);
   }

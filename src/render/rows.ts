@@ -29,7 +29,7 @@ export function totalLines(report: Report): Array<{ label: string; value: number
   ];
 }
 
-export function schemeLabel(report: Report): string {
+export function schemeTitle(report: Report): string {
   const { scheme } = report;
   return scheme.name === "stored" ? "as stored" : `${scheme.name}${scheme.doubleQuant ? " + double quant" : ""}`;
 }

@@ -1,7 +1,7 @@
 import { Chalk } from "chalk";
 import Table from "cli-table3";
 import type { Report, TensorReport } from "../core/types.js";
-import { reportRows, schemeLabel, totalLines } from "./rows.js";
+import { reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
 
@@ -59,7 +59,7 @@ function trainMark(tensor: TensorReport, c: InstanceType<typeof Chalk>): string 
 
 function header(report: Report, c: InstanceType<typeof Chalk>): string {
   const { scheme, model } = report;
-  const name = schemeLabel(report);
+  const name = schemeTitle(report);
   const files = model.files.length === 1 ? model.files[0] : `${model.files.length} files`;
   const rest = scheme.name === "stored" && scheme.torchDtype === "stored" ? "" : `, unquantized tensors in ${scheme.torchDtype}`;
   return `${c.bold(model.source)} (${files}, ${formatCount(model.tensorCount)} tensors): ${c.bold(name)}${rest}`;
@@ -78,7 +78,7 @@ function training(report: Report, options: TableOptions, c: InstanceType<typeof 
   const rows = trainingRows(t, options.units);
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${label.startsWith("total") ? c.bold(value) : value}`);
-  return [c.bold(trainingTitle(t, schemeLabel(report))), lines.join("\n"), t.peftLine, t.notes.map((n) => wrap(n, Math.max(40, options.width))).join("\n")];
+  return [c.bold(trainingTitle(t, schemeTitle(report))), lines.join("\n"), t.peftLine, t.notes.map((n) => wrap(n, Math.max(40, options.width))).join("\n")];
 }
 
 function explanation(report: Report, width: number): string[] {

@@ -84,6 +84,34 @@ describe("qaudit <path>", () => {
   });
 });
 
+describe("compare and gates, spawned", () => {
+  // OPT-350m totals (spec §6 and the §4 layouts; see simulate.test.ts): fp16 662,392,832 bytes;
+  // nf4 207,835,136 + 18,949,248 = 226,784,384.
+  it.each([
+    ["json", (out: string) => expect(JSON.parse(out).rows.map((r: { totals: { totalBytes: number } }) => r.totals.totalBytes)).toEqual([662_392_832, 226_784_384])],
+    ["csv", (out: string) => expect(out.split("\r\n")[2]).toMatch(/^fixtures\/opt-350m,nf4,false,331196416,179677184,28157952,207835136,18949248,226784384,/)],
+    ["markdown", (out: string) => expect(out).toContain("| fp16 | 331,196,416 | 331,196,416 | 631.71 MiB | 0 B | 631.71 MiB | 16.000 | 1.000× |")],
+    ["table", (out: string) => expect(out).toMatch(/│ nf4\s+│\s+179,677,184 │/)],
+  ] as const)("compare --format %s", async (format, check) => {
+    const r = await runCli(["compare", "fixtures/opt-350m", "--schemes", "fp16,nf4", "--format", format]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    check(r.stdout);
+  });
+
+  it("a failed gate: report on stdout, one line on stderr, exit 5; --pick with nothing fitting exits 5", async () => {
+    const gate = await runCli(["fixtures/opt-350m", "--scheme", "nf4", "--max-params", "179677183", "--json"]);
+    expect(gate.code).toBe(5);
+    expect(JSON.parse(gate.stdout).checks).toEqual([{ name: "max-params", limit: 179_677_183, actual: 179_677_184, passed: false }]);
+    expect(gate.stderr).toBe("qaudit: check failed: max-params: limit 179,677,183, actual 179,677,184, over by 1\n");
+    const pick = await runCli(["compare", "fixtures/opt-350m", "--max-memory", "226784383", "--schemes", "fp16,nf4", "--pick"]);
+    expect(pick.code).toBe(5);
+    expect(pick.stdout).toBe("");
+    const fits = await runCli(["compare", "fixtures/opt-350m", "--max-memory", "226784384", "--schemes", "fp16,nf4", "--pick"]);
+    expect([fits.code, fits.stdout]).toEqual([0, "nf4\n"]);
+  });
+});
+
 describe("errors: one line, an exit code, no stack", () => {
   const dir = mkdtempSync(join(tmpdir(), "qaudit-bad-"));
   const write = (name: string, bytes: Uint8Array | string) => { writeFileSync(join(dir, name), bytes); return join(dir, name); };

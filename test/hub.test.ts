@@ -34,6 +34,7 @@ beforeAll(async () => {
   hub.addRepo("facebook/opt-350m", { files: { "config.json": fixture("opt-350m/config.json"), "model.safetensors": { head: opt, size: opt.length + 662_392_832 }, "README.md": "# opt" } });
   hub.addRepo("meta/gated", { files: { "config.json": fixture("tiny-llama/config.json"), "model.safetensors": fixture("tiny-llama/model.safetensors") }, gated: true, tokens: [TOKEN] });
   hub.addRepo("org/private", { files: { "model.safetensors": fixture("tiny-llama/model.safetensors") }, private: true, tokens: [TOKEN] });
+  hub.addRepo("TheBloke/Llama-2-7B-GPTQ", { files: { "config.json": fixture("prequantized/llama-2-7b-gptq/config.json"), "model.safetensors": realFile(fixture("prequantized/llama-2-7b-gptq/model.safetensors")) } });
   hub.addRepo("org/pickles", { files: { "pytorch_model.bin": "x", "config.json": "{}" } });
   hub.addRepo("org/diffusion", { files: { "unet/config.json": "{}", "unet/diffusion_pytorch_model.safetensors": fixture("tiny-llama/model.safetensors"), "model_index.json": "{}" } });
   const index = JSON.stringify({ metadata: {}, weight_map: { "a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors" } });
@@ -77,6 +78,14 @@ describe("audit from the Hub", () => {
     expect(r.totals).toEqual(l.totals);
     expect(r.tensors).toEqual(l.tensors);
     expect(r.totals.reportedParameters).toBe(3_608_749_376); // spec §6
+  });
+
+  it("a checkpoint saved already quantized reads the same from the Hub as from disk", async () => {
+    const remote = JSON.parse((await runMain(["TheBloke/Llama-2-7B-GPTQ", "--json", "--no-cache"], hubEnv())).stdout);
+    const local = JSON.parse((await runMain(["fixtures/prequantized/llama-2-7b-gptq", "--json"])).stdout);
+    expect(remote.totals).toEqual(local.totals);
+    expect(remote.totals.logicalParameters).toBe(6_738_415_616); // Llama-2-7B, published
+    expect(remote.sourceQuantization).toEqual(local.sourceQuantization);
   });
 
   it("one speculative range read per shard, pinned to the resolved sha, plus lookup, config and index", async () => {

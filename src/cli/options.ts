@@ -121,7 +121,7 @@ export function parseSchemeList(text: string): SchemeChoice[] {
     if (extra === "dq" && name !== "fp4" && name !== "nf4") {
       throw new UsageError(`--schemes: ${label} is impossible (double quant applies to fp4 and nf4 only); valid: ${valid.join(", ")}`);
     }
-    if (seen.has(label)) throw new UsageError(`--schemes: ${label} is listed twice`);
+    if (seen.has(label)) throw new UsageError(`--schemes: ${label} is listed twice; valid: ${valid.join(", ")}`);
     seen.add(label);
     return { scheme: name as SchemeName, doubleQuant: extra === "dq" };
   });

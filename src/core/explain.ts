@@ -30,18 +30,22 @@ export function explainReport(report: Report): string[] {
         `${count(n)} elements in ${count(example.parameterBytes)} bytes, plus a float32 scale per output row (SCB, ${count(example.quantStateBytes)} bytes) that is not a parameter.`,
     );
   } else {
-    const perElement = example.storedDtype === "uint8" ? "two 4-bit values are packed into one uint8 byte" : `4-bit values are packed into ${example.storedDtype} elements`;
+    const packing = example.storedDtype === "uint8" ? "two 4-bit values are packed into one uint8 byte" : `4-bit values are packed into ${example.storedDtype} elements`;
     const state = scheme.doubleQuant
       ? `absmax per block of ${FOUR_BIT.blocksize} values, itself quantized to uint8 (double quant), and code books`
       : `a float32 absmax per block of ${FOUR_BIT.blocksize} values and the 16-value code book`;
     lines.push(
-      `In ${scheme.name} each weight takes 4 bits, so ${perElement}: ${example.name} ${shape(example.originalShape)} holds ${count(n)} values ` +
+      `In ${scheme.name} each weight takes 4 bits, so ${packing}: ${example.name} ${shape(example.originalShape)} holds ${count(n)} values ` +
         `and is stored as a ${example.storedDtype} tensor of shape ${shape(example.storedShape)} (${count(example.parameterBytes)} bytes), ` +
         `plus ${count(example.quantStateBytes)} bytes of quantization state (${state}) that is not a parameter.`,
     );
+    const perElement = Math.round(example.logicalElements / example.storedElements);
+    // transformers' num_parameters() and PEFT count a packed element as 2 × itemsize values (spec §5).
+    const numParameters = report.tensors.reduce((s, t) => (t.kind === "buffer" ? s : s + (t.quantized ? t.storedElements * perElement : t.storedElements)), 0);
     lines.push(
       `sum(p.numel() for p in model.parameters()) counts stored elements, so it shows ${count(totals.reportedParameters)} ` +
-        `instead of the model's ${count(totals.logicalParameters)} parameters: each packed weight counts ${example.logicalElements / example.storedElements} values as one element.`,
+        `instead of the model's ${count(totals.logicalParameters)} parameters: each packed weight counts ${perElement} values as one element. ` +
+        `transformers' model.num_parameters() multiplies packed elements back by ${perElement}: ${count(numParameters)}.`,
     );
   }
   if (report.training !== undefined && report.training.mode !== "full") {

@@ -4,7 +4,7 @@ import { renderComparisonCsv, renderComparisonMarkdown, renderComparisonTable } 
 import { formatBytes } from "../render/units.js";
 import type { CliIo } from "./io.js";
 import { loadCheckpoint, type RawSourceOptions } from "./load.js";
-import { parseSchemeList, parseSize, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
+import { parseSchemeList, parseSize, quantStorageOf, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
 import { renderJson } from "../render/json.js";
 import { simulatorFor } from "./simulate.js";
 
@@ -19,15 +19,15 @@ export async function runCompare(models: string[], raw: RawCompareOptions & RawS
   const { simulate } = simulatorFor(raw);
   const choices = raw.schemes === undefined ? defaultSchemes(raw.train) : parseSchemeList(raw.schemes);
   const output = toOutputOptions(raw);
-  // Scheme and double quant come from --schemes; the rest applies to every column.
-  const base = toSimulationOptions({ ...raw, scheme: undefined, doubleQuant: false, quantStorage: undefined });
-  if (raw.quantStorage !== undefined) base.quantStorage = toSimulationOptions({ scheme: "nf4", quantStorage: raw.quantStorage }).quantStorage;
+  // Scheme and double quant come from --schemes; the rest applies to every column (quant storage to the 4-bit ones).
+  const base = { ...toSimulationOptions({ ...raw, scheme: undefined, doubleQuant: false, quantStorage: undefined }), quantStorage: quantStorageOf(raw) };
   const maxMemory = raw.maxMemory === undefined ? undefined : parseSize(raw.maxMemory, "--max-memory");
   if (raw.pick === true && maxMemory === undefined) throw new UsageError("--pick needs --max-memory");
   const checkpoints = [];
   for (const model of models) checkpoints.push(await loadCheckpoint(model, raw, io));
   const comparison = buildComparison(checkpoints, choices, base, { perLayer: raw.perLayer === true, ...(maxMemory === undefined ? {} : { maxMemory }), pick: raw.pick === true }, simulate);
 
+  for (const warning of comparison.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   if (raw.pick === true && output.format === "table") {
     // Script-friendly: the picked scheme alone (one line per model, tab-separated when several).
     io.stdout(comparison.pick!.map((p) => (p.scheme === null ? "" : models.length > 1 ? `${p.model}\t${p.scheme}\n` : `${p.scheme}\n`)).join(""));

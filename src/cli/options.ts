@@ -43,7 +43,7 @@ export function toSimulationOptions(raw: RawAuditOptions): SimulationOptions {
   return {
     scheme,
     doubleQuant: raw.doubleQuant === true,
-    quantStorage: raw.quantStorage === undefined ? "uint8" : oneOf(raw.quantStorage, QUANT_STORAGE_CHOICES, "--quant-storage"),
+    quantStorage: quantStorageOf(raw),
     torchDtype: raw.torchDtype === undefined ? "auto" : oneOf(raw.torchDtype, TORCH_DTYPE_CHOICES, "--torch-dtype"),
     skipModules: raw.skipModules === undefined ? null : parseNames(raw.skipModules, "--skip-modules"),
   };
@@ -56,6 +56,10 @@ export function toGates(raw: RawAuditOptions): Gates {
     ...(raw.maxParams === undefined ? {} : { maxParams: parseCount(raw.maxParams, "--max-params"), logical: raw.logical === true }),
     ...(raw.minTrainable === undefined ? {} : { minTrainable: parseCount(raw.minTrainable, "--min-trainable") }),
   };
+}
+
+export function quantStorageOf(raw: RawAuditOptions): QuantStorage {
+  return raw.quantStorage === undefined ? "uint8" : oneOf(raw.quantStorage, QUANT_STORAGE_CHOICES, "--quant-storage");
 }
 
 export function toOutputOptions(raw: RawAuditOptions): OutputOptions {

@@ -71,6 +71,8 @@ export interface Comparison {
   perLayer?: LayerComparison[];
   maxMemory?: number;
   pick?: Array<{ model: string; scheme: string | null }>;
+  /** Every distinct warning of the simulations (unmatched --skip-modules, unknown packings, …). */
+  warnings: string[];
 }
 
 export interface ComparisonOptions {
@@ -94,6 +96,7 @@ export function buildComparison(checkpoints: Checkpoint[], choices: SchemeChoice
     ...(options.perLayer ? { perLayer: compareLayers(models) } : {}),
     ...(options.maxMemory === undefined ? {} : { maxMemory: options.maxMemory }),
     ...(options.pick ? { pick: pickScheme(rows, choices) } : {}),
+    warnings: [...new Set(models.flatMap((m) => m.reports.flatMap((r) => r.warnings.map((w) => (models.length > 1 ? `${m.model.source}: ${w}` : w)))))],
   };
 }
 

@@ -45,6 +45,12 @@ describe("local sources", () => {
     await expect(loadLocalCheckpoint(b)).rejects.toThrowError(/b\.safetensors: tensor "x\.weight" is also in a\.safetensors/);
   });
 
+  it("a shard that is a folder", async () => {
+    const dir = modelDir({ "model.safetensors.index.json": index({ "x.weight": "a.safetensors" }) });
+    mkdirSync(join(dir, "a.safetensors"));
+    await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(/a\.safetensors: not a file/);
+  });
+
   it("a folder without safetensors says what it has", async () => {
     const dir = modelDir({ "pytorch_model.bin": "x", "config.json": "{}" });
     await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(/no safetensors weights \(it has pytorch_model\.bin; only safetensors headers can be audited\)/);

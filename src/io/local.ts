@@ -66,13 +66,17 @@ async function readLocalHeader(path: string, name: string): Promise<CheckpointFi
     throw new InputError(`${path}: cannot open (${error.code ?? error.message})`);
   });
   try {
-    const { size } = await handle.stat();
+    const info = await handle.stat();
+    if (!info.isFile() && !info.isCharacterDevice()) throw new InputError(`${path}: not a file`);
+    const size = info.size;
     const source: ByteSource = {
       name: path,
       size,
       async read(start, end) {
         const buffer = new Uint8Array(Math.max(0, Math.min(end, size) - start));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, start).catch((error: NodeJS.ErrnoException) => {
+          throw new InputError(`${path}: cannot read (${error.code ?? error.message})`);
+        });
         return buffer.subarray(0, bytesRead);
       },
     };

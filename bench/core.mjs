@@ -38,24 +38,32 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function time(fn, runs) {
-  const samples = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return median(samples);
+/** Milliseconds of one call, after a full collection when node runs with --expose-gc (no GC debt carried in). */
+function once(fn) {
+  globalThis.gc?.();
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-export function benchCore({ tensors = 100_000, runs = 15, fp8 = false } = {}) {
+/** Median times of two functions, sampled alternately so drift in machine load hits both alike. */
+function timePair(a, b, runs) {
+  const ta = [];
+  const tb = [];
+  for (let i = 0; i < runs; i++) {
+    ta.push(once(a));
+    tb.push(once(b));
+  }
+  return [median(ta), median(tb)];
+}
+
+export function benchCore({ tensors = 100_000, runs = 21, fp8 = false } = {}) {
   const bytes = new TextEncoder().encode(JSON.stringify(headerJson(fp8 ? syntheticFp8Tensors(tensors) : syntheticTensors(tensors))));
   const options = { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null };
   const decoder = new TextDecoder();
   const audit = () => simulateScheme({ source: "bench", files: [{ name: "bench.safetensors", header: parseHeader(bytes, "bench") }], config: null }, options);
   // Warm up both paths before measuring.
   for (let i = 0; i < 3; i++) { JSON.parse(decoder.decode(bytes)); audit(); }
-  const baseline = time(() => JSON.parse(decoder.decode(bytes)), runs);
-  const ours = time(audit, runs);
+  const [baseline, ours] = timePair(() => JSON.parse(decoder.decode(bytes)), audit, runs);
   return { tensors: fp8 ? syntheticFp8Tensors(tensors).length : tensors, headerBytes: bytes.length, baselineMs: baseline, auditMs: ours, ratio: ours / baseline };
 }

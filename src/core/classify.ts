@@ -26,20 +26,24 @@ const BUFFER_NAMES = new Set(["position_ids", "inv_freq", "masked_bias", "runnin
 /** Classifies every tensor of a checkpoint (spec §2), using config.json when there is one. */
 export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
   const config = checkpoint.config;
-  const all = checkpoint.files.flatMap((file) => file.header.tensors.map((tensor) => ({ tensor, file: file.name })));
-  const conv1dModel = isConv1dModel(all.map((entry) => entry.tensor), config);
-  const classified = all.map(({ tensor, file }): ClassifiedTensor => {
-    const { module, leaf } = splitName(tensor.name);
-    const kind = classifyTensor(tensor, module, leaf, config);
-    const conv1d = kind === "linear" && conv1dModel && CONV1D_MODULES.has(lastPart(module));
-    return { tensor, file, kind, module, conv1d };
-  });
+  const conv1dModel = isConv1dModel(checkpoint.files.flatMap((file) => file.header.tensors), config);
+  const classified: ClassifiedTensor[] = [];
+  for (const file of checkpoint.files) {
+    for (const tensor of file.header.tensors) {
+      const dot = tensor.name.lastIndexOf(".");
+      const module = dot < 0 ? "" : tensor.name.slice(0, dot);
+      const leaf = tensor.name.slice(dot + 1);
+      const part = lastPart(module);
+      const kind = classifyTensor(tensor, module, part, leaf, config);
+      const conv1d = kind === "linear" && conv1dModel && CONV1D_MODULES.has(part);
+      classified.push({ tensor, file: file.name, kind, module, conv1d });
+    }
+  }
   markTiedHead(classified, config);
   return classified;
 }
 
-function classifyTensor(tensor: TensorInfo, module: string, leaf: string, config: ModelConfig | null): TensorKind {
-  const part = lastPart(module);
+function classifyTensor(tensor: TensorInfo, module: string, part: string, leaf: string, config: ModelConfig | null): TensorKind {
   const dims = tensor.shape.length;
   if (BUFFER_NAMES.has(leaf)) return "buffer";
   if (leaf === "bias") return dims === 1 ? "bias" : "buffer"; // GPT-2's [1, 1, n, n] attn.bias is a causal mask
@@ -55,8 +59,7 @@ function classifyTensor(tensor: TensorInfo, module: string, leaf: string, config
 
 /** A projection onto the vocabulary outside the repeated layers (`output`, `cls.predictions.decoder`) is an output head. */
 function isVocabProjection(module: string, tensor: TensorInfo, config: ModelConfig | null): boolean {
-  const topLevel = !/\.\d+(\.|$)/.test(module);
-  return topLevel && config?.vocabSize !== undefined && tensor.shape[0] === config.vocabSize;
+  return config?.vocabSize !== undefined && tensor.shape[0] === config.vocabSize && !/\.\d+(\.|$)/.test(module);
 }
 
 /** GPT-2 style models, by config.json's model_type, or without one by the fused c_attn's [in, 3·in] shape. */
@@ -81,10 +84,6 @@ function markTiedHead(tensors: ClassifiedTensor[], config: ModelConfig | null): 
   }
 }
 
-export function splitName(name: string): { module: string; leaf: string } {
-  const dot = name.lastIndexOf(".");
-  return dot < 0 ? { module: "", leaf: name } : { module: name.slice(0, dot), leaf: name.slice(dot + 1) };
-}
 
 function lastPart(module: string): string {
   return module.slice(module.lastIndexOf(".") + 1);

@@ -52,7 +52,8 @@ export function explainReport(report: Report): string[] {
     lines.push("Quantized weights are frozen (bitsandbytes creates them with requires_grad=False), and PEFT freezes the rest of the base model too: only the adapters train.");
     return lines;
   }
-  const rest = new Set(report.tensors.filter((t) => t.trainable).map((t) => KIND_WORDS[t.kind]));
+  const rest = new Set<string>();
+  for (const t of report.tensors) if (t.trainable) rest.add(KIND_WORDS[t.kind]);
   lines.push(
     `Quantized weights are frozen (bitsandbytes creates them with requires_grad=False), so only the unquantized rest is trainable: ` +
       `${count(totals.trainableParameters)} parameters${rest.size > 0 ? ` (${[...rest].join(", ")})` : ""}.`,

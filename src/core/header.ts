@@ -84,7 +84,7 @@ function parseMetadata(value: unknown, file: string): Record<string, string> | n
 
 function parseEntry(name: string, entry: unknown, file: string): TensorInfo {
   if (!isPlainObject(entry)) throw new HeaderError(file, "entry is not an object", name);
-  for (const field of Object.keys(entry)) {
+  for (const field in entry) {
     if (!ENTRY_FIELDS.has(field)) throw new HeaderError(file, `unexpected field ${JSON.stringify(field)}`, name);
   }
   const { dtype, shape, data_offsets: offsets } = entry;
@@ -115,7 +115,8 @@ function parseEntry(name: string, entry: unknown, file: string): TensorInfo {
       name,
     );
   }
-  return { name, dtype, shape: shape as number[], dataOffsets: [begin, end], elements };
+  // The parsed [begin, end] array itself: checked above to be exactly two offsets.
+  return { name, dtype, shape: shape as number[], dataOffsets: offsets as [number, number], elements };
 }
 
 function expectedBytes(elements: number, dtype: Dtype, file: string, name: string): number {

@@ -195,19 +195,27 @@ function describeFormat(format: QuantFormat, list: PackedWeight[], config: Model
 }
 
 function isMarker(tensor: TensorInfo): boolean {
+  if (FP8.has(tensor.dtype)) return tensor.name.endsWith(".weight");
   const name = tensor.name;
-  return (
-    name.endsWith(".absmax") ||
-    name.endsWith(".SCB") ||
-    name.endsWith(".qweight") ||
-    name.endsWith(".qzeros") ||
-    name.endsWith(".weight_packed") ||
-    name.endsWith(".weight_format") ||
-    name.includes(".quant_state.") ||
-    name.endsWith(".quant_map") ||
-    (name.endsWith("_blocks") && tensor.dtype === "U8") ||
-    (FP8.has(tensor.dtype) && name.endsWith(".weight"))
-  );
+  // Dispatch on the last character: most names end in "weight" or "bias", which need two checks.
+  switch (name.charCodeAt(name.length - 1)) {
+    case 116 /* t */:
+      return name.endsWith(".qweight") || name.endsWith(".weight_format");
+    case 115 /* s */:
+      return name.endsWith(".qzeros") || (name.endsWith("_blocks") && tensor.dtype === "U8");
+    case 120 /* x */:
+      return name.endsWith(".absmax");
+    case 66 /* B */:
+      return name.endsWith(".SCB");
+    case 100 /* d */:
+      return name.endsWith(".weight_packed");
+    case 112 /* p */:
+      return name.endsWith(".quant_map");
+    case 52 /* 4 */:
+      return name.includes(".quant_state.");
+    default:
+      return false;
+  }
 }
 
 function isIntegerWeight(tensor: TensorInfo): boolean {

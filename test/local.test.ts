@@ -56,6 +56,10 @@ describe("local sources", () => {
     await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(/no safetensors weights \(it has pytorch_model\.bin; only safetensors headers can be audited\)/);
   });
 
+  it("a config.json given as the model points at its folder", async () => {
+    await expect(loadLocalCheckpoint("fixtures/opt-350m/config.json")).rejects.toThrowError(/fixtures\/opt-350m\/config\.json: this is a model's config\.json, not a safetensors header; give the folder that holds it/);
+  });
+
   it("a broken config.json or index is an input error", async () => {
     const dir = modelDir({ "model.safetensors": shard(["x.weight"]), "config.json": "{nope" });
     await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(InputError);

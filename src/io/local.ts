@@ -22,6 +22,9 @@ export async function loadLocalCheckpoint(path: string): Promise<Checkpoint> {
     if (typeof json === "object" && json !== null && "weight_map" in json) {
       return loadSharded(dirname(path), path, parseShardIndex(json, path));
     }
+    if (typeof json === "object" && json !== null && ("model_type" in json || "architectures" in json)) {
+      throw new InputError(`${path}: this is a model's config.json, not a safetensors header; give the folder that holds it`);
+    }
     const bytes = await readFile(path);
     const header = parseHeader(bytes, path);
     return assembleCheckpoint(path, [{ name: basename(path), header }], await readConfig(dirname(path)));

@@ -35,6 +35,8 @@ beforeAll(async () => {
   hub.addRepo("meta/gated", { files: { "config.json": fixture("tiny-llama/config.json"), "model.safetensors": fixture("tiny-llama/model.safetensors") }, gated: true, tokens: [TOKEN] });
   hub.addRepo("org/private", { files: { "model.safetensors": fixture("tiny-llama/model.safetensors") }, private: true, tokens: [TOKEN] });
   hub.addRepo("TheBloke/Llama-2-7B-GPTQ", { files: { "config.json": fixture("prequantized/llama-2-7b-gptq/config.json"), "model.safetensors": realFile(fixture("prequantized/llama-2-7b-gptq/model.safetensors")) } });
+  // The tiny bnb-4bit file with its data region, and a config without hidden_size: shapes only in the quant states.
+  hub.addRepo("unsloth/tiny-bnb", { files: { "config.json": JSON.stringify({ model_type: "llama", torch_dtype: "bfloat16" }), "model.safetensors": fixture("prequantized/tiny-llama-bnb-nf4/model.safetensors") } });
   hub.addRepo("org/pickles", { files: { "pytorch_model.bin": "x", "config.json": "{}" } });
   hub.addRepo("org/diffusion", { files: { "unet/config.json": "{}", "unet/diffusion_pytorch_model.safetensors": fixture("tiny-llama/model.safetensors"), "model_index.json": "{}" } });
   const index = JSON.stringify({ metadata: {}, weight_map: { "a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors" } });
@@ -86,6 +88,19 @@ describe("audit from the Hub", () => {
     expect(remote.totals).toEqual(local.totals);
     expect(remote.totals.logicalParameters).toBe(6_738_415_616); // Llama-2-7B, published
     expect(remote.sourceQuantization).toEqual(local.sourceQuantization);
+  });
+
+  it("4-bit shapes nothing else gives are read from the quant states in the data region, one small range each", async () => {
+    const cacheHome = mkdtempSync(join(tmpdir(), "qaudit-cache-"));
+    const r = await runMain(["unsloth/tiny-bnb", "--json"], hubEnv({ XDG_CACHE_HOME: cacheHome }));
+    const report = JSON.parse(r.stdout);
+    expect(report.tensors.find((t: { name: string }) => t.name === "model.layers.1.self_attn.k_proj.weight").logicalShape).toEqual([32, 64]);
+    expect(report.warnings).toEqual([]);
+    const ranges = hub.log.filter((l: { host: string }) => l.host === "cdn").map((l: { range: string }) => l.range);
+    expect(ranges).toHaveLength(1 + 14); // the header, then the 14 packed weights' quant states
+    hub.reset();
+    const cached = await runMain(["unsloth/tiny-bnb", "--json", "--offline"], hubEnv({ XDG_CACHE_HOME: cacheHome }));
+    expect(JSON.parse(cached.stdout).tensors).toEqual(report.tensors);
   });
 
   it("one speculative range read per shard, pinned to the resolved sha, plus lookup, config and index", async () => {

@@ -228,3 +228,13 @@ function unknownPackings(unknown: Located[]): string[] {
   const names = unknown.slice(0, 3).map((u) => u.tensor.name).join(", ");
   return [`unrecognized packing: ${unknown.length} integer weight tensors (${names}${unknown.length > 3 ? ", …" : ""}) are counted as stored, one value per element`];
 }
+
+/**
+ * The bitsandbytes quant-state blobs worth reading from a data region: those of 4-bit weights whose
+ * original shape neither the header nor config.json gives.
+ */
+export function quantStatesNeeded(checkpoint: Checkpoint): Array<{ file: string; tensor: TensorInfo }> {
+  return detectPrequantized(checkpoint)
+    .weights.filter((w) => w.format === "bnb-4bit" && w.logicalShape === null)
+    .flatMap((w) => w.statistics.filter((t) => t.name.includes(".quant_state.bitsandbytes__")).map((tensor) => ({ file: w.file, tensor })));
+}

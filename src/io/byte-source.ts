@@ -36,7 +36,7 @@ export async function readHeader(source: ByteSource, firstRead = 100_000): Promi
 }
 
 /** Largest tensor content read from a data region: quant-state JSON blobs are a few hundred bytes. */
-const MAX_BLOB_BYTES = 1_000_000;
+export const MAX_BLOB_BYTES = 1_000_000;
 
 /**
  * Reads the contents of bitsandbytes' quant-state blobs when the file has its data region (a

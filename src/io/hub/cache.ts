@@ -11,6 +11,8 @@ export interface CachedSnapshot {
   index: string | null;
   /** Each weight file's header JSON text and the file's total size. */
   headers: Record<string, { json: string; size?: number }>;
+  /** bitsandbytes quant-state blobs read from data regions, by checkpoint file and tensor. */
+  blobs?: Record<string, Record<string, string>>;
 }
 
 const SHA = /^[0-9a-f]{40}$/;

@@ -2,10 +2,11 @@ import { modelInfo } from "@huggingface/hub";
 import pLimit from "p-limit";
 import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } from "../../core/checkpoint.js";
 import { readModelConfig } from "../../core/config.js";
+import { quantStatesNeeded } from "../../core/prequantized.js";
 import { InputError, UsageError } from "../../core/errors.js";
 import { parseHeader } from "../../core/header.js";
 import type { Checkpoint, CheckpointFile, SafetensorsHeader } from "../../core/types.js";
-import { readHeader, type ByteSource } from "../byte-source.js";
+import { MAX_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
 import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
@@ -161,12 +162,41 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
     ),
   );
   if (failure !== undefined) throw failure.error;
-  const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers };
-  const files = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
+  const files: CheckpointFile[] = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
   const config = configText === null ? null : readModelConfig(parseJson(configText, `${repo}/${configPath}`));
   const checkpoint = assembleCheckpoint(sourceName(repo, options.revision, subfolder), files, config, index, `${repo}/${indexPath}`);
+  const blobs = await readQuantStates(checkpoint, (file, start, end) => http.getRange(url(file, sha), start, end, fileCtx(file)).then((r) => r.bytes), limit);
+  const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers, ...(blobs === undefined ? {} : { blobs }) };
   await cache?.writeSnapshot(repo, sha, subfolder, snapshot).catch(() => {}); // a read-only cache only costs speed
   return { checkpoint, sha, stats: http.stats, fromCache: false };
+}
+
+/**
+ * Reads the quant-state blobs of 4-bit weights whose shape nothing else gives (one small range read
+ * each, usually none) into the checkpoint's files; returns them as text for the cache.
+ */
+async function readQuantStates(
+  checkpoint: Checkpoint,
+  read: (file: string, start: number, end: number) => Promise<Uint8Array>,
+  limit: ReturnType<typeof pLimit>,
+): Promise<Record<string, Record<string, string>> | undefined> {
+  const needed = quantStatesNeeded(checkpoint).filter(({ tensor }) => tensor.dataOffsets[1] - tensor.dataOffsets[0] <= MAX_BLOB_BYTES);
+  if (needed.length === 0) return undefined;
+  const texts: Record<string, Record<string, string>> = {};
+  const results = await Promise.allSettled(
+    needed.map(({ file, tensor }) =>
+      limit(async () => {
+        const target = checkpoint.files.find((f) => f.name === file)!;
+        const base = 8 + target.header.headerBytes;
+        const bytes = await read(file, base + tensor.dataOffsets[0], base + tensor.dataOffsets[1]);
+        (target.blobs ??= {})[tensor.name] = bytes;
+        (texts[file] ??= {})[tensor.name] = new TextDecoder().decode(bytes);
+      }),
+    ),
+  );
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  return texts;
 }
 
 /** Without an index: `model.safetensors`, else every `.safetensors` directly in the folder. */
@@ -230,7 +260,13 @@ function fromSnapshot(repo: string, revision: string, subfolder: string, snapsho
   const files: CheckpointFile[] = snapshot.files.map((file) => {
     const entry = snapshot.headers[file];
     if (entry === undefined) throw new HubError(`cache entry for ${repo} lacks ${file}; rerun with --no-cache`);
-    return { name: `${prefix}${file}`, header: parseHeader(new TextEncoder().encode(entry.json), `${repo}/${prefix}${file}`, entry.size) };
+    const name = `${prefix}${file}`;
+    const blobs = snapshot.blobs?.[name];
+    return {
+      name,
+      header: parseHeader(new TextEncoder().encode(entry.json), `${repo}/${name}`, entry.size),
+      ...(blobs === undefined ? {} : { blobs: Object.fromEntries(Object.entries(blobs).map(([tensor, text]) => [tensor, new TextEncoder().encode(text)])) }),
+    };
   });
   const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${CONFIG_FILE}`));
   const indexName = `${repo}/${prefix}${INDEX_FILE}`;

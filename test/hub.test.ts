@@ -15,6 +15,7 @@ import { runMain } from "./run-main.js";
 
 type MockHub = Awaited<ReturnType<typeof startMockHub>>;
 let hub: MockHub;
+let falconSha: string;
 const fixture = (path: string) => readFileSync(join("fixtures", path));
 /** A header-only file served as the real file: the header, then its data region (zeros). */
 function realFile(bytes: Buffer): { head: Buffer; size: number } {
@@ -28,7 +29,7 @@ const FALCON_FILES = ["config.json", "model.safetensors.index.json", "model-0000
 beforeAll(async () => {
   hub = await startMockHub({ lifetimeMs: 120_000 });
   const falcon = Object.fromEntries(FALCON_FILES.map((f) => [f, f.endsWith(".safetensors") ? realFile(fixture(`falcon-7b-ft/${f}`)) : fixture(`falcon-7b-ft/${f}`)]));
-  hub.addRepo("tiiuae/falcon-ft", { files: falcon, refs: { "refs/pr/1": "1".repeat(40), v1: "1".repeat(40) } });
+  falconSha = hub.addRepo("tiiuae/falcon-ft", { files: falcon, refs: { "refs/pr/1": "1".repeat(40), v1: "1".repeat(40) } });
   const opt = fixture("opt-350m/model.safetensors");
   // The real file: the header, then 2 bytes × 331,196,416 parameters of data (served as zeros).
   hub.addRepo("facebook/opt-350m", { files: { "config.json": fixture("opt-350m/config.json"), "model.safetensors": { head: opt, size: opt.length + 662_392_832 }, "README.md": "# opt" } });
@@ -299,6 +300,9 @@ describe("cache", () => {
     expect(hub.log.map((l: { path: string }) => l.path)).toEqual(["/api/models/tiiuae/falcon-ft/revision/main"]);
     expect(second.stdout).toBe(first.stdout);
     hub.reset();
+    const pinned = await runMain(["tiiuae/falcon-ft", "--json", "--revision", falconSha], env);
+    expect(hub.log).toHaveLength(0); // a cached commit sha needs no request at all
+    expect(JSON.parse(pinned.stdout).totals).toEqual(JSON.parse(first.stdout).totals);
     const offline = await runMain(["tiiuae/falcon-ft", "--json", "--offline"], env);
     expect(hub.log).toHaveLength(0);
     expect(offline.stdout).toBe(first.stdout);

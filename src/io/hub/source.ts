@@ -99,6 +99,12 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
       throw error;
     });
 
+  // A commit sha names immutable content: with its snapshot cached, there is nothing to ask.
+  if (SHA.test(options.revision)) {
+    const pinned = await cache?.readSnapshot(repo, options.revision, subfolder);
+    if (pinned !== undefined) return { checkpoint: fromSnapshot(repo, options.revision, subfolder, pinned), sha: options.revision, stats: http.stats, fromCache: true };
+  }
+
   // One wave: the revision lookup, config.json and the shard index at once. The lookup's sha pins
   // everything after it; a file whose X-Repo-Commit differs (a push in between) is read again at the sha.
   const lookup = modelInfo({

@@ -73,8 +73,8 @@ describe("qaudit <path>", () => {
     expect(md.stdout).toContain("| get_memory_footprint() | 342.71 MiB (359,354,368 bytes) |"); // 359,354,368 / 2^20 = 342.71
     const csv = await runCli(["fixtures/opt-350m", "--scheme", "nf4", "--format", "csv", "--all-tensors"]);
     const rows = csv.stdout.trim().split("\r\n");
-    expect(rows[0]).toBe("name,count,kind,quantized,original_shape,original_dtype,stored_shape,stored_dtype,logical_elements,stored_elements,trainable,parameter_bytes,quant_state_bytes,tied_to");
-    expect(rows).toContain(`model.decoder.project_in.weight,1,linear,true,1024x512,F16,262144x1,uint8,524288,262144,false,262144,${4 * 8192 + 64},`);
+    expect(rows[0]).toBe("name,count,kind,quantized,original_shape,original_dtype,stored_shape,stored_dtype,logical_elements,stored_elements,trainable,parameter_bytes,quant_state_bytes,tied_to,format,logical_shape");
+    expect(rows).toContain(`model.decoder.project_in.weight,1,linear,true,1024x512,F16,262144x1,uint8,524288,262144,false,262144,${4 * 8192 + 64},,,`);
     expect(rows).toHaveLength(1 + 388);
   });
 

@@ -16,6 +16,8 @@ const COLUMNS = [
   "parameter_bytes",
   "quant_state_bytes",
   "tied_to",
+  "format",
+  "logical_shape",
 ] as const;
 
 /** CSV (RFC 4180): a header row, then one row per tensor or group, per-instance figures as exact integers. */
@@ -37,6 +39,8 @@ export function renderCsv(report: Report, options: { allTensors: boolean }): str
       t.parameterBytes,
       t.quantStateBytes,
       t.tiedTo ?? "",
+      t.format ?? "",
+      t.logicalShape?.join("x") ?? "",
     ];
     lines.push(values.map((v) => quote(String(v))).join(","));
   }

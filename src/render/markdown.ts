@@ -1,5 +1,5 @@
 import type { Report } from "../core/types.js";
-import { reportRows, schemeTitle, totalLines } from "./rows.js";
+import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
 
@@ -20,7 +20,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
   for (const { name, tensor: t, count } of reportRows(report, options.allTensors)) {
     const stored = t.tiedTo !== undefined ? `tied to \`${t.tiedTo}\`` : `\`${formatShape(t.storedShape)}\` ${t.storedDtype}`;
     lines.push(
-      `| \`${cell(name)}\` | ${count} | \`${formatShape(t.originalShape)}\` ${t.originalDtype} | ${stored} | ${formatCount(t.logicalElements)} | ` +
+      `| \`${cell(name)}\` | ${count} | ${cell(originalLabel(t))} | ${stored} | ${formatCount(t.logicalElements)} | ` +
         `${formatCount(t.storedElements)} | ${t.kind === "buffer" ? "buffer" : t.trainable ? "yes" : "no"} | ${formatBytes(t.parameterBytes, options.units)} | ${formatBytes(t.quantStateBytes, options.units)} |`,
     );
   }

@@ -1,5 +1,6 @@
 import { groupTensors, sortTensors } from "../core/group.js";
 import type { Report, TensorReport } from "../core/types.js";
+import { formatShape } from "./units.js";
 
 export interface Row {
   /** Tensor name, or the group's pattern. */
@@ -32,4 +33,10 @@ export function totalLines(report: Report): Array<{ label: string; value: number
 export function schemeTitle(report: Report): string {
   const { scheme } = report;
   return scheme.name === "stored" ? "as stored" : `${scheme.name}${scheme.doubleQuant ? " + double quant" : ""}`;
+}
+
+/** The "original" column: a packed weight shows what it stands for (logical shape, format), others their header entry. */
+export function originalLabel(tensor: TensorReport): string {
+  if (tensor.format === undefined) return `${formatShape(tensor.originalShape)} ${tensor.originalDtype}`;
+  return `${tensor.logicalShape === null || tensor.logicalShape === undefined ? "[?]" : formatShape(tensor.logicalShape)} ${tensor.format}`;
 }

@@ -1,7 +1,7 @@
 import { Chalk } from "chalk";
 import Table from "cli-table3";
 import type { Report, TensorReport } from "../core/types.js";
-import { reportRows, schemeTitle, totalLines } from "./rows.js";
+import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
 
@@ -33,7 +33,7 @@ export function renderTable(report: Report, options: TableOptions): string {
     table.push([
       tensor.quantized ? c.cyan(name) : name,
       ...(grouped ? [count > 1 ? `×${count}` : ""] : []),
-      original(tensor),
+      originalLabel(tensor),
       tensor.tiedTo !== undefined ? c.dim(`tied to ${tensor.tiedTo}`) : `${formatShape(tensor.storedShape)} ${tensor.storedDtype}`,
       formatCount(tensor.logicalElements),
       formatCount(tensor.storedElements),
@@ -44,12 +44,6 @@ export function renderTable(report: Report, options: TableOptions): string {
     ]);
   }
   return [header(report, c), table.toString(), totals(report, options, c), ...explanation(report, options.width), ...training(report, options, c)].join("\n\n") + "\n";
-}
-
-/** A packed weight shows what it stands for (logical shape, format); others their header entry. */
-function original(tensor: TensorReport): string {
-  if (tensor.format === undefined) return `${formatShape(tensor.originalShape)} ${tensor.originalDtype}`;
-  return `${tensor.logicalShape === null || tensor.logicalShape === undefined ? "[?]" : formatShape(tensor.logicalShape)} ${tensor.format}`;
 }
 
 function trainMark(tensor: TensorReport, c: InstanceType<typeof Chalk>): string {

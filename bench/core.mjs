@@ -59,7 +59,7 @@ function timePair(a, b, runs) {
 
 export function benchCore({ tensors = 100_000, runs = 21, fp8 = false } = {}) {
   const bytes = new TextEncoder().encode(JSON.stringify(headerJson(fp8 ? syntheticFp8Tensors(tensors) : syntheticTensors(tensors))));
-  const options = { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null };
+  const options = { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null, experts: "fused" };
   const decoder = new TextDecoder();
   const audit = () => simulateScheme({ source: "bench", files: [{ name: "bench.safetensors", header: parseHeader(bytes, "bench") }], config: null }, options);
   // Warm up both paths before measuring.

@@ -13,7 +13,7 @@ export function checkpointOf(tensors: TensorSpec[], config: Record<string, unkno
   return { source, files: [{ name: "model.safetensors", header: parseHeader(json, "model.safetensors") }], config: config === null ? null : readModelConfig(config) };
 }
 
-export const DEFAULTS: SimulationOptions = { scheme: null, doubleQuant: false, quantStorage: "uint8", torchDtype: "auto", skipModules: null };
+export const DEFAULTS: SimulationOptions = { scheme: null, doubleQuant: false, quantStorage: "uint8", torchDtype: "auto", skipModules: null, experts: "fused" };
 
 export function simulate(checkpoint: Checkpoint, options: Partial<SimulationOptions> = {}): Report {
   return simulateScheme(checkpoint, { ...DEFAULTS, ...options });

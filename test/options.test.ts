@@ -5,10 +5,10 @@ import { UsageError } from "../src/core/errors.js";
 
 describe("simulation options", () => {
   it.each([
-    [{}, { scheme: null, doubleQuant: false, quantStorage: "uint8", torchDtype: "auto", skipModules: null }],
-    [{ scheme: "nf4", doubleQuant: true }, { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null }],
-    [{ scheme: "fp4", quantStorage: "bfloat16", torchDtype: "fp16" }, { scheme: "fp4", doubleQuant: false, quantStorage: "bfloat16", torchDtype: "fp16", skipModules: null }],
-    [{ scheme: "int8", skipModules: "lm_head, model.layers.0 ," }, { scheme: "int8", doubleQuant: false, quantStorage: "uint8", torchDtype: "auto", skipModules: ["lm_head", "model.layers.0"] }],
+    [{}, { scheme: null, doubleQuant: false, quantStorage: "uint8", torchDtype: "auto", skipModules: null, experts: "fused" }],
+    [{ scheme: "nf4", doubleQuant: true }, { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null, experts: "fused" }],
+    [{ scheme: "fp4", quantStorage: "bfloat16", torchDtype: "fp16" }, { scheme: "fp4", doubleQuant: false, quantStorage: "bfloat16", torchDtype: "fp16", skipModules: null, experts: "fused" }],
+    [{ scheme: "int8", skipModules: "lm_head, model.layers.0 ," }, { scheme: "int8", doubleQuant: false, quantStorage: "uint8", torchDtype: "auto", skipModules: ["lm_head", "model.layers.0"], experts: "fused" }],
   ])("%j", (raw, expected) => expect(toSimulationOptions(raw)).toEqual(expected));
 
   it.each([
@@ -18,6 +18,7 @@ describe("simulation options", () => {
     [{ scheme: "nf4", quantStorage: "int4" }, /--quant-storage "int4" is not one of: uint8, int8, float16, bfloat16, float32/],
     [{ scheme: "int4" }, /--scheme "int4" is not one of/],
     [{ skipModules: " , " }, /--skip-modules needs at least one module name/],
+    [{ experts: "grouped" }, /--experts "grouped" is not one of: fused, linear/],
   ])("refuses %j", (raw, message) => {
     expect(() => toSimulationOptions(raw)).toThrowError(UsageError);
     expect(() => toSimulationOptions(raw)).toThrowError(message);

@@ -236,3 +236,34 @@ describe("load dtype resolution (spec §3)", () => {
     expect(report.totals.parameterBytes).toBe(128 * 2 + 64);
   });
 });
+
+describe("MoE experts (transformers 5 fuses them; bitsandbytes skips fused 3-D parameters)", () => {
+  // Mixtral-like: hidden 64, 4 experts of ffn 128 (w1, w3 [128, 64], w2 [64, 128]), q/k/v/o [64, 64], router [4, 64], 2 layers.
+  const tensors: Array<[string, string, number[]]> = [["model.embed_tokens.weight", "BF16", [100, 64]], ["lm_head.weight", "BF16", [100, 64]], ["model.norm.weight", "BF16", [64]]];
+  for (let l = 0; l < 2; l++) {
+    const p = `model.layers.${l}`;
+    for (const proj of ["q_proj", "k_proj", "v_proj", "o_proj"]) tensors.push([`${p}.self_attn.${proj}.weight`, "BF16", [64, 64]]);
+    tensors.push([`${p}.block_sparse_moe.gate.weight`, "BF16", [4, 64]]);
+    for (let e = 0; e < 4; e++) {
+      tensors.push([`${p}.block_sparse_moe.experts.${e}.w1.weight`, "BF16", [128, 64]], [`${p}.block_sparse_moe.experts.${e}.w2.weight`, "BF16", [64, 128]], [`${p}.block_sparse_moe.experts.${e}.w3.weight`, "BF16", [128, 64]]);
+    }
+  }
+  const cp = () => checkpointOf(tensors, { tie_word_embeddings: false, torch_dtype: "bfloat16" });
+  // per layer: attention 4 · 4096 = 16,384, router 256, experts 4 · 3 · 8192 = 98,304; rest: embed + head 12,800, norm 64
+  const attention = 2 * 16_384;
+  const routers = 2 * 256;
+  const experts = 2 * 98_304;
+  const rest = 12_800 + 64;
+  it("fused (default): experts and routers stay bf16 and trainable, attention is packed", () => {
+    const report = simulate(cp(), { scheme: "nf4" });
+    expect(tensorOf(report, "model.layers.1.block_sparse_moe.experts.3.w2.weight")).toMatchObject({ kind: "expert", quantized: false, storedDtype: "bfloat16", trainable: true });
+    expect(tensorOf(report, "model.layers.1.block_sparse_moe.gate.weight")).toMatchObject({ kind: "router", quantized: false });
+    expect(report.totals.reportedParameters).toBe(attention / 2 + routers + experts + rest);
+    expect(report.totals.parameterBytes).toBe(attention / 2 + 2 * (routers + experts + rest));
+    expect(report.explanation.some((line) => line.startsWith("24 MoE expert weights stay in bfloat16"))).toBe(true);
+  });
+  it("linear (transformers 4): every expert is an nn.Linear and gets packed", () => {
+    const report = simulate(cp(), { scheme: "nf4", experts: "linear" });
+    expect(report.totals.reportedParameters).toBe((attention + routers + experts) / 2 + rest);
+  });
+});

@@ -153,3 +153,17 @@ describe("CLI --train", () => {
     expect(c.rows[0].training.total).toBe(L / 2 + 4 * R + 4_968_392 + 16 * 786_432);
   });
 });
+
+describe("LoRA on a mixture of experts", () => {
+  // One layer: q/k/v/o [64, 64], router [4, 64], 4 experts with w1/w3 [128, 64] and w2 [64, 128].
+  const tensors: Array<[string, string, number[]]> = [["model.embed_tokens.weight", "BF16", [100, 64]], ["model.layers.0.block_sparse_moe.gate.weight", "BF16", [4, 64]]];
+  for (const p of ["q_proj", "k_proj", "v_proj", "o_proj"]) tensors.push([`model.layers.0.self_attn.${p}.weight`, "BF16", [64, 64]]);
+  for (let e = 0; e < 4; e++) for (const [w, shape] of [["w1", [128, 64]], ["w2", [64, 128]], ["w3", [128, 64]]] as const) tensors.push([`model.layers.0.block_sparse_moe.experts.${e}.${w}.weight`, "BF16", [...shape]]);
+  it("all-linear adapts attention only when experts are fused (transformers 5); every expert and the router too when they are nn.Linear", () => {
+    const cp = checkpointOf(tensors, { model_type: "mixtral" });
+    // attention 4 · 8 · (64 + 64) = 4,096
+    expect(train(cp, { targetModules: "all-linear" }).trainableParameters).toBe(4_096);
+    // + experts 12 · 8 · 192 = 18,432, + router 8 · (4 + 64) = 544
+    expect(simulateTraining(cp, { ...DEFAULTS, experts: "linear" }, { ...LORA, targetModules: "all-linear" }).training!.trainableParameters).toBe(4_096 + 18_432 + 544);
+  });
+});

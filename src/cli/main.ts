@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import { QauditError, EXIT } from "../core/errors.js";
-import { SCHEME_NAMES } from "../core/types.js";
+import { EXPERT_LAYOUTS, SCHEME_NAMES } from "../core/types.js";
 import { UNITS } from "../render/units.js";
 import { runAudit } from "./audit.js";
 import { runCompare, type RawCompareOptions } from "./compare.js";
@@ -70,7 +70,8 @@ function addSimulationOptions(command: Command): Command {
   return command
     .addOption(new Option("--quant-storage <dtype>", "dtype 4-bit values are packed into (bnb_4bit_quant_storage)").choices(QUANT_STORAGE_CHOICES))
     .addOption(new Option("--torch-dtype <dtype>", "load dtype of unquantized tensors; auto = transformers 5 (config dtype, else checkpoint's)").choices(TORCH_DTYPE_CHOICES))
-    .option("--skip-modules <names>", "comma-separated modules kept unquantized; replaces the default (the output head), as llm_int8_skip_modules");
+    .option("--skip-modules <names>", "comma-separated modules kept unquantized; replaces the default (the output head), as llm_int8_skip_modules")
+    .addOption(new Option("--experts <layout>", "MoE experts: fused = transformers 5 (3-D parameters, not quantized by bitsandbytes), linear = transformers 4 (nn.Linear each)").choices(EXPERT_LAYOUTS));
 }
 
 function addTrainingOptions(command: Command): Command {

@@ -1,7 +1,7 @@
 import { TORCH_DTYPES, type TorchDtype } from "../core/dtypes.js";
 import type { Gates } from "../core/checks.js";
 import { UsageError } from "../core/errors.js";
-import { QUANT_STORAGE, SCHEME_NAMES, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/types.js";
+import { EXPERT_LAYOUTS, QUANT_STORAGE, SCHEME_NAMES, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/types.js";
 import type { SchemeChoice } from "../core/compare.js";
 import { OPTIMIZERS, TRAIN_MODES, type OptimizerName, type TrainingOptions } from "../core/training.js";
 import { UNITS, type Units } from "../render/units.js";
@@ -22,6 +22,7 @@ export interface RawAuditOptions {
   json?: boolean;
   format?: string;
   units?: string;
+  experts?: string;
   maxMemory?: string;
   maxParams?: string;
   logical?: boolean;
@@ -46,6 +47,7 @@ export function toSimulationOptions(raw: RawAuditOptions): SimulationOptions {
     quantStorage: quantStorageOf(raw),
     torchDtype: raw.torchDtype === undefined ? "auto" : oneOf(raw.torchDtype, TORCH_DTYPE_CHOICES, "--torch-dtype"),
     skipModules: raw.skipModules === undefined ? null : parseNames(raw.skipModules, "--skip-modules"),
+    experts: raw.experts === undefined ? "fused" : oneOf(raw.experts, EXPERT_LAYOUTS, "--experts"),
   };
 }
 

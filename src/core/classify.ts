@@ -39,6 +39,7 @@ export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
       classified.push({ tensor, file: file.name, kind, module, conv1d });
     }
   }
+  markRouters(classified);
   markTiedHead(classified, config);
   return classified;
 }
@@ -53,13 +54,32 @@ function classifyTensor(tensor: TensorInfo, module: string, part: string, leaf: 
   if (dims === 2 && /emb|^wte$|^wpe$|^shared$/i.test(part)) return "embedding";
   if (dims === 2 && isVocabProjection(module, tensor, config)) return "output-head";
   if (dims === 1 || /norm|^ln(_|$)|_ln$/i.test(part)) return "norm";
-  if (dims === 2) return "linear";
+  // One expert of a mixture of experts (`mlp.experts.3.down_proj`); shared experts are plain linears.
+  if (dims === 2) return /(^|\.)experts\.\d+\./.test(module + ".") ? "expert" : "linear";
   return "other";
 }
 
 /** A projection onto the vocabulary outside the repeated layers (`output`, `cls.predictions.decoder`) is an output head. */
 function isVocabProjection(module: string, tensor: TensorInfo, config: ModelConfig | null): boolean {
   return config?.vocabSize !== undefined && tensor.shape[0] === config.vocabSize && !/\.\d+(\.|$)/.test(module);
+}
+
+/**
+ * The router of a mixture of experts (`block_sparse_moe.gate`, `mlp.gate`, `mlp.router` beside
+ * `….experts.N`): transformers 5 holds it as a bare parameter, like the fused experts.
+ */
+function markRouters(tensors: ClassifiedTensor[]): void {
+  const moeBlocks = new Set<string>();
+  for (const t of tensors) {
+    if (t.kind === "expert") moeBlocks.add(t.module.slice(0, t.module.search(/(^|\.)experts\.\d+(\.|$)/)));
+  }
+  if (moeBlocks.size === 0) return;
+  for (const t of tensors) {
+    if (t.kind !== "linear") continue;
+    const dot = t.module.lastIndexOf(".");
+    const part = t.module.slice(dot + 1);
+    if ((part === "gate" || part === "router") && moeBlocks.has(t.module.slice(0, Math.max(dot, 0)))) t.kind = "router";
+  }
 }
 
 /** GPT-2 style models, by config.json's model_type, or without one by the fused c_attn's [in, 3·in] shape. */

@@ -6,6 +6,8 @@ const shape = (dims: number[]): string => `[${dims.join(", ")}]`;
 
 const KIND_WORDS: Record<TensorKind, string> = {
   linear: "unquantized linears",
+  expert: "MoE experts",
+  router: "MoE routers",
   embedding: "embeddings",
   "output-head": "the output head",
   norm: "norms",
@@ -46,6 +48,12 @@ export function explainReport(report: Report): string[] {
       `sum(p.numel() for p in model.parameters()) counts stored elements, so it shows ${count(totals.reportedParameters)} ` +
         `instead of the model's ${count(totals.logicalParameters)} parameters: each packed weight counts ${perElement} values as one element. ` +
         `transformers' model.num_parameters() multiplies packed elements back by ${perElement}: ${count(numParameters)}.`,
+    );
+  }
+  const experts = report.tensors.filter((t) => t.kind === "expert" && !t.quantized);
+  if (experts.length > 0) {
+    lines.push(
+      `${count(experts.length)} MoE expert weights stay in ${experts[0]!.storedDtype}: transformers 5 fuses each layer's experts into 3-D parameters (and holds routers as bare parameters), which bitsandbytes does not quantize (bitsandbytes issue #1849); --experts linear simulates transformers 4, where each expert is an nn.Linear.`,
     );
   }
   if (report.training !== undefined && report.training.mode !== "full") {

@@ -135,7 +135,7 @@ export function resolveLoadDtype(checkpoint: Checkpoint, options: SimulationOpti
 function simulateTensor(entry: ClassifiedTensor, options: SimulationOptions, loadDtype: Dtype | null, skipped: boolean): TensorReport {
   const { tensor, kind, tiedTo } = entry;
   const scheme = options.scheme;
-  const quantizable = kind === "linear" || (kind === "output-head" && options.skipModules !== null);
+  const quantizable = kind === "linear" || ((kind === "expert" || kind === "router") && options.experts === "linear") || (kind === "output-head" && options.skipModules !== null);
   if (tiedTo === undefined && scheme !== null && isQuantizingScheme(scheme) && quantizable && !skipped) {
     const n = tensor.elements;
     // Conv1D stores [in, out]; bitsandbytes' replacement holds it as nn.Linear's [out, in].

@@ -3,7 +3,7 @@ import { bytesOf, TORCH_DTYPES, TORCH_NAME, type Dtype, type TorchDtype } from "
 import { UsageError } from "./errors.js";
 import { explainReport } from "./explain.js";
 import { simulateScheme, sumTotals } from "./simulate.js";
-import { QUANT_STORAGE, type Checkpoint, type Report, type SimulationOptions, type TensorReport } from "./types.js";
+import { QUANT_STORAGE, type Checkpoint, type ExpertLayout, type Report, type SimulationOptions, type TensorReport } from "./types.js";
 
 export const TRAIN_MODES = ["full", "lora", "qlora"] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
@@ -92,7 +92,7 @@ export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationO
     trainable = base.filter((t) => t.trainable).map((t) => ({ elements: t.storedElements, dtype: computeDtype ?? dtypeOfTorchName(t.storedDtype) }));
   } else {
     for (const t of report.tensors) t.trainable = false; // PEFT freezes every base parameter
-    adapters = loraAdapters(classifyTensors(checkpoint), training);
+    adapters = loraAdapters(classifyTensors(checkpoint), training, simulation.experts);
     const adapterDtype = TORCH_DTYPES[training.adapterDtype].dtype;
     computeDtype = training.mixedPrecision && adapterDtype !== "F32" ? adapterDtype : undefined;
     trainable = adapters.flatMap((a) => [
@@ -149,9 +149,10 @@ function prepareForKbitTraining(tensors: TensorReport[]): void {
 }
 
 /** Adapters on every targeted 2-D weight; PEFT matches a target when it equals the module name or ends it after a dot. */
-export function loraAdapters(classified: ClassifiedTensor[], training: TrainingOptions): Adapter[] {
-  const adaptable = classified.filter((t) => t.tiedTo === undefined && t.tensor.shape.length === 2 && t.tensor.name.endsWith(".weight"));
-  const linears = adaptable.filter((t) => t.kind === "linear");
+export function loraAdapters(classified: ClassifiedTensor[], training: TrainingOptions, experts: ExpertLayout): Adapter[] {
+  // Fused experts (transformers 5) are 3-D parameters, no modules LoRA can wrap.
+  const adaptable = classified.filter((t) => t.tiedTo === undefined && t.tensor.shape.length === 2 && t.tensor.name.endsWith(".weight") && ((t.kind !== "expert" && t.kind !== "router") || experts === "linear"));
+  const linears = adaptable.filter((t) => t.kind === "linear" || t.kind === "expert" || t.kind === "router");
   let chosen: ClassifiedTensor[];
   if (training.targetModules === "all-linear") {
     chosen = linears; // PEFT: every linear layer but the output head

@@ -62,7 +62,7 @@ export interface Checkpoint {
 export const SCHEME_NAMES = ["fp32", "fp16", "bf16", "int8", "fp4", "nf4"] as const;
 export type SchemeName = (typeof SCHEME_NAMES)[number];
 
-export const TENSOR_KINDS = ["linear", "embedding", "output-head", "norm", "bias", "buffer", "other"] as const;
+export const TENSOR_KINDS = ["linear", "expert", "router", "embedding", "output-head", "norm", "bias", "buffer", "other"] as const;
 export type TensorKind = (typeof TENSOR_KINDS)[number];
 
 export interface SimulationOptions {
@@ -75,7 +75,15 @@ export interface SimulationOptions {
   torchDtype: TorchDtype | "auto";
   /** `llm_int8_skip_modules`; null keeps transformers' default list (the output head). */
   skipModules: string[] | null;
+  /**
+   * MoE expert weights stored per expert (`experts.0.w1.weight`): "fused" as transformers 5 holds
+   * them (3-D parameters bitsandbytes does not quantize), "linear" as transformers 4's nn.Linear list.
+   */
+  experts: ExpertLayout;
 }
+
+export const EXPERT_LAYOUTS = ["fused", "linear"] as const;
+export type ExpertLayout = (typeof EXPERT_LAYOUTS)[number];
 
 export const QUANT_STORAGE = {
   uint8: "U8",

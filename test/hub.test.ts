@@ -306,6 +306,10 @@ describe("cache", () => {
     const offline = await runMain(["tiiuae/falcon-ft", "--json", "--offline"], env);
     expect(hub.log).toHaveLength(0);
     expect(offline.stdout).toBe(first.stdout);
+    hub.reset();
+    const offlineEnv = await runMain(["tiiuae/falcon-ft", "--json"], { ...env, HF_HUB_OFFLINE: "1" });
+    expect(hub.log).toHaveLength(0);
+    expect(offlineEnv.stdout).toBe(first.stdout);
     const cold = await runMain(["facebook/opt-350m", "--offline"], env);
     expect(cold.code).toBe(4);
     expect(cold.stderr).toBe("qaudit: facebook/opt-350m@main is not in the cache; run once without --offline\n");

@@ -41,12 +41,14 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
   const timeoutMs = raw.timeout === undefined ? DEFAULT_RETRY.timeoutMs : positiveInteger(raw.timeout, "--timeout") * 1000;
   const started = Date.now();
   let bar: cliProgress.SingleBar | undefined;
-  const showProgress = io.stderrIsTTY && raw.quiet !== true;
+  // huggingface_hub's switches: HF_HUB_OFFLINE=1 means --offline, HF_HUB_DISABLE_PROGRESS_BARS=1 no bar.
+  const truthy = (name: string): boolean => ["1", "true", "yes", "on"].includes((io.env[name] ?? "").toLowerCase());
+  const showProgress = io.stderrIsTTY && raw.quiet !== true && !truthy("HF_HUB_DISABLE_PROGRESS_BARS");
   try {
     const load = await loadHubCheckpoint(model, {
       revision: raw.revision !== undefined && raw.revision !== "main" ? raw.revision : (url?.revision ?? "main"),
       subfolder: raw.subfolder ?? "",
-      offline: raw.offline === true,
+      offline: raw.offline === true || truthy("HF_HUB_OFFLINE"),
       concurrency,
       settings,
       fetch: io.fetch,

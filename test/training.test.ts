@@ -167,3 +167,14 @@ describe("LoRA on a mixture of experts", () => {
     expect(simulateTraining(cp, { ...DEFAULTS, experts: "linear" }, { ...LORA, targetModules: "all-linear" }).training!.trainableParameters).toBe(4_096 + 18_432 + 544);
   });
 });
+
+describe("LoRA on a checkpoint saved already quantized", () => {
+  it("adapters take the logical shapes, not the packed ones (Llama-3.2-1B bnb nf4 + dq, q_proj,v_proj r=16)", async () => {
+    const { loadLocalCheckpoint } = await import("../src/io/local.js");
+    const cp = await loadLocalCheckpoint("fixtures/prequantized/llama-3.2-1b-bnb-nf4-dq");
+    // 16 layers × (q [2048, 2048]: 16 · 4096 + v [512, 2048]: 16 · 2560)
+    const t = simulateTraining(cp, { ...DEFAULTS, scheme: "nf4", doubleQuant: true }, { ...LORA, mode: "qlora", loraR: 16 }).training!;
+    expect(t.trainableParameters).toBe(16 * (16 * 4096 + 16 * 2560));
+    expect(t.lora!.adapters.find((a) => a.module === "model.layers.0.self_attn.v_proj")!.shape).toEqual([512, 2048]);
+  });
+});

@@ -83,6 +83,12 @@ function packedRow(w: PackedWeight): TensorReport {
   };
 }
 
+/** The checkpoint with every packed weight at its logical shape (itself when nothing is packed). */
+export function logicalCheckpoint(checkpoint: Checkpoint): Checkpoint {
+  const prequantized = detectPrequantized(checkpoint);
+  return prequantized.weights.length === 0 ? checkpoint : dequantize(checkpoint, prequantized);
+}
+
 function withoutTensors(checkpoint: Checkpoint, names: Set<string>): Checkpoint {
   return {
     ...checkpoint,

@@ -2,7 +2,7 @@ import { classifyTensors, type ClassifiedTensor } from "./classify.js";
 import { bytesOf, TORCH_DTYPES, TORCH_NAME, type Dtype, type TorchDtype } from "./dtypes.js";
 import { UsageError } from "./errors.js";
 import { explainReport } from "./explain.js";
-import { simulateScheme, sumTotals } from "./simulate.js";
+import { logicalCheckpoint, simulateScheme, sumTotals } from "./simulate.js";
 import { QUANT_STORAGE, type Checkpoint, type ExpertLayout, type Report, type SimulationOptions, type TensorReport } from "./types.js";
 
 export const TRAIN_MODES = ["full", "lora", "qlora"] as const;
@@ -92,7 +92,8 @@ export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationO
     trainable = base.filter((t) => t.trainable).map((t) => ({ elements: t.storedElements, dtype: computeDtype ?? dtypeOfTorchName(t.storedDtype) }));
   } else {
     for (const t of report.tensors) t.trainable = false; // PEFT freezes every base parameter
-    adapters = loraAdapters(classifyTensors(checkpoint), training, simulation.experts);
+    // Adapters wrap the weights as the model holds them: packed checkpoints at their logical shapes.
+    adapters = loraAdapters(classifyTensors(logicalCheckpoint(checkpoint)), training, simulation.experts);
     const adapterDtype = TORCH_DTYPES[training.adapterDtype].dtype;
     computeDtype = training.mixedPrecision && adapterDtype !== "F32" ? adapterDtype : undefined;
     trainable = adapters.flatMap((a) => [

@@ -178,3 +178,15 @@ describe("LoRA on a checkpoint saved already quantized", () => {
     expect(t.lora!.adapters.find((a) => a.module === "model.layers.0.self_attn.v_proj")!.shape).toEqual([512, 2048]);
   });
 });
+
+describe("full fine-tuning of a checkpoint saved quantized", () => {
+  it("needs a plain --scheme to train it dequantized", async () => {
+    const r = await runMain(["fixtures/prequantized/llama-2-7b-gptq", "--train", "full"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--train full cannot train packed weights/);
+    const ok = JSON.parse((await runMain(["fixtures/prequantized/llama-2-7b-gptq", "--train", "full", "--scheme", "bf16", "--json"])).stdout);
+    // Llama-2-7B, published 6,738,415,616 parameters, all trainable in bf16: 2 + 2 + 8 bytes each
+    expect(ok.training.trainableParameters).toBe(6_738_415_616);
+    expect(ok.training.components.total).toBe(12 * 6_738_415_616);
+  });
+});

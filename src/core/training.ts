@@ -81,6 +81,9 @@ export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationO
   }
   if (training.mode === "qlora" && !fourBit) throw new UsageError("--train qlora needs a 4-bit --scheme (nf4 or fp4)");
   const report = simulateScheme(checkpoint, simulation);
+  if (training.mode === "full" && report.sourceQuantization !== undefined && simulation.scheme === null) {
+    throw new UsageError("--train full cannot train packed weights: this checkpoint was saved quantized; add --scheme bf16 (or fp32, fp16) to train it dequantized, or use lora");
+  }
   if (training.mode === "qlora" && training.prepareKbit) prepareForKbitTraining(report.tensors);
   const base = report.tensors.filter((t) => t.kind !== "buffer" && t.tiedTo === undefined);
 

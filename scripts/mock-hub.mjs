@@ -74,6 +74,8 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
   function access(req, repoId) {
     const repo = repos.get(repoId);
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    // The Hub refuses an invalid token outright, even for public repos (here: tokens starting "hf_invalid").
+    if (token?.startsWith("hf_invalid")) return { error: [401, undefined] };
     if (repo === undefined || (repo.private && !repo.tokens.includes(token))) {
       return { error: [token === undefined ? 401 : 404, "RepoNotFound"] };
     }
@@ -87,7 +89,7 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
 
   function apiInfo(req, res, entry, repoId, rev) {
     const { repo, error } = access(req, repoId);
-    if (error) return send(res, entry, error[0], { "X-Error-Code": error[1] }, `{"error":"Repository not found"}`);
+    if (error) return refuse(res, entry, error);
     const sha = revisionSha(repo, rev);
     if (sha === undefined) return send(res, entry, 404, { "X-Error-Code": "RevisionNotFound" }, `{"error":"Invalid rev id: ${rev}"}`);
     const body = {
@@ -110,7 +112,7 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
 
   function resolveFile(req, res, entry, repoId, rev, path, fault) {
     const { repo, token, error } = access(req, repoId);
-    if (error) return send(res, entry, error[0], { "X-Error-Code": error[1] }, `{"error":"Repository not found"}`);
+    if (error) return refuse(res, entry, error);
     if (repo.gated && !repo.tokens.includes(token)) {
       return send(res, entry, token === undefined ? 401 : 403, { "X-Error-Code": "GatedRepo" }, `{"error":"Access to model ${repoId} is restricted."}`);
     }
@@ -168,6 +170,11 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
       res.end();
     };
     pump();
+  }
+
+  function refuse(res, entry, [status, code]) {
+    const headers = code === undefined ? {} : { "X-Error-Code": code };
+    return send(res, entry, status, headers, code === undefined ? `{"error":"Invalid credentials in Authorization header"}` : `{"error":"Repository not found"}`);
   }
 
   function send(res, entry, status, headers, body) {

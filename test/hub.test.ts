@@ -208,6 +208,13 @@ describe("tokens", () => {
     expect(wrong.stderr).not.toContain("hf_not_granted_999");
   });
 
+  it("an invalid token is refused even on a public repo, and never printed", async () => {
+    const r = await runMain(["tiiuae/falcon-ft", "--no-cache", "--debug"], hubEnv({ HF_TOKEN: "hf_invalid_secret_777" }));
+    expect(r.code).toBe(4);
+    expect(r.stderr.split("\n")[0]).toBe("qaudit: the Hub refused the token for tiiuae/falcon-ft (401): is it valid?");
+    expect(r.stderr).not.toContain("hf_invalid_secret_777");
+  });
+
   it("private or missing repositories", async () => {
     const anon = await runMain(["org/private", "--no-cache"], hubEnv());
     expect(anon.code).toBe(4);

@@ -24,6 +24,12 @@ describe("local sources", () => {
     expect(cp.config).toMatchObject({ vocabSize: 65025, tieWordEmbeddings: true, dtype: "bf16" });
   });
 
+  it("model.safetensors wins over an index beside it, as transformers loads it first", async () => {
+    const dir = modelDir({ "model.safetensors": shard(["x.weight"]), "model.safetensors.index.json": index({ "y.weight": "gone.safetensors" }) });
+    const cp = await loadLocalCheckpoint(dir);
+    expect(cp.files.map((f) => f.name)).toEqual(["model.safetensors"]);
+  });
+
   it("a missing shard", async () => {
     const dir = modelDir({ "a.safetensors": shard(["x.weight"]), "model.safetensors.index.json": index({ "x.weight": "a.safetensors", "y.weight": "b.safetensors" }) });
     await expect(loadLocalCheckpoint(dir)).rejects.toThrowError(/shard b\.safetensors is missing/);

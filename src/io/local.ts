@@ -35,7 +35,8 @@ export async function loadLocalCheckpoint(path: string): Promise<Checkpoint> {
 
 async function loadDirectory(dir: string): Promise<Checkpoint> {
   const entries = await readdir(dir);
-  if (entries.includes(INDEX_FILE)) {
+  // transformers loads model.safetensors when a folder has it, whatever index sits beside it.
+  if (entries.includes(INDEX_FILE) && !entries.includes(SINGLE_FILE)) {
     const indexPath = join(dir, INDEX_FILE);
     return loadSharded(dir, indexPath, parseShardIndex(await readJson(indexPath), indexPath));
   }

@@ -137,7 +137,12 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
     return new TextDecoder().decode(result.bytes);
   };
   const [earlyConfig, earlyIndex] = speculative === undefined ? [undefined, undefined] : await speculative;
-  const [configText, indexText] = await Promise.all([pinned(configPath, MAX_CONFIG_BYTES, earlyConfig), pinned(indexPath, MAX_INDEX_BYTES, earlyIndex)]);
+  // transformers loads model.safetensors when a repo has it, whatever index sits beside it.
+  const useIndex = !siblings.has(`${prefix}${SINGLE_FILE}`);
+  const [configText, indexText] = await Promise.all([
+    pinned(configPath, MAX_CONFIG_BYTES, earlyConfig),
+    useIndex ? pinned(indexPath, MAX_INDEX_BYTES, earlyIndex) : Promise.resolve(null),
+  ]);
   const index = indexText === null ? undefined : parseShardIndex(parseJson(indexText, `${repo}/${indexPath}`), `${repo}/${indexPath}`);
   const weightFiles = index?.shards ?? singleFiles(siblings, prefix, repo);
 

@@ -1,14 +1,12 @@
 import { Chalk } from "chalk";
-import Table from "cli-table3";
 import type { Comparison } from "../core/compare.js";
+import { renderGrid, type Align } from "./grid.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
 export interface ComparisonRenderOptions {
   color: boolean;
   units: Units;
 }
-
-const COMPACT = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
 
 interface Column {
   head: string;
@@ -51,17 +49,31 @@ function title(comparison: Comparison, units: Units): string {
 export function renderComparisonTable(comparison: Comparison, options: ComparisonRenderOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const cols = columns(comparison, options.units);
-  const table = new Table({ head: cols.map((col) => c.bold(col.head)), chars: COMPACT, style: { head: [], border: [] }, colAligns: cols.map((col) => col.align) });
-  for (const row of comparison.rows) table.push(cols.map((col) => (col.head === "fits" && row.fits === false ? c.yellow(col.cell(row)) : col.cell(row))));
-  const parts = [c.bold(title(comparison, options.units)), table.toString()];
+  const rows = comparison.rows.map((row) => cols.map((col) => (col.head === "fits" && row.fits === false ? c.yellow(col.cell(row)) : col.cell(row))));
+  const parts = [
+    c.bold(title(comparison, options.units)),
+    renderGrid(
+      cols.map((col) => c.bold(col.head)),
+      rows,
+      cols.map((col) => col.align),
+    ),
+  ];
   if (comparison.perLayer !== undefined) {
     const several = comparison.models.length > 1;
     const head = [...(several ? ["model"] : []), "tensor", "×", ...comparison.schemes];
-    const layers = new Table({ head: head.map((h) => c.bold(h)), chars: COMPACT, style: { head: [], border: [] }, colAligns: head.map((h) => (h === "model" || h === "tensor" ? "left" : "right")) });
-    for (const layer of comparison.perLayer) {
-      layers.push([...(several ? [layer.model] : []), layer.tensor, layer.count > 1 ? `×${layer.count}` : "", ...comparison.schemes.map((s) => formatBytes(layer.bytes[s] ?? 0, options.units))]);
-    }
-    parts.push(layers.toString());
+    const layers = comparison.perLayer.map((layer) => [
+      ...(several ? [layer.model] : []),
+      layer.tensor,
+      layer.count > 1 ? `×${layer.count}` : "",
+      ...comparison.schemes.map((s) => formatBytes(layer.bytes[s] ?? 0, options.units)),
+    ]);
+    parts.push(
+      renderGrid(
+        head.map((h) => c.bold(h)),
+        layers,
+        head.map((h): Align => (h === "model" || h === "tensor" ? "left" : "right")),
+      ),
+    );
   }
   if (comparison.pick !== undefined) parts.push(comparison.pick.map((p) => `pick${comparison.models.length > 1 ? ` for ${p.model}` : ""}: ${p.scheme ?? "none fits"}`).join("\n"));
   return `${parts.join("\n\n")}\n`;

@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
-import Table from "cli-table3";
 import type { Report, TensorReport } from "../core/types.js";
+import { renderGrid, type Align } from "./grid.js";
 import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
@@ -14,23 +14,15 @@ export interface TableOptions {
   width: number;
 }
 
-// Row separators off: a model has hundreds of rows.
-const COMPACT = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
-
 /** The terminal report: per-layer table, totals, and the plain-language explanation. */
 export function renderTable(report: Report, options: TableOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const grouped = !options.allTensors;
   const head = ["tensor", ...(grouped ? ["×"] : []), "original", "stored", "logical", "numel", "train", "bytes", "quant state", ...(grouped ? ["total bytes"] : [])];
-  const table = new Table({
-    head: head.map((h) => c.bold(h)),
-    chars: COMPACT,
-    style: { head: [], border: [], "padding-left": 1, "padding-right": 1 },
-    colAligns: head.map((h) => (["tensor", "original", "stored", "train"].includes(h) ? "left" : "right")),
-  });
+  const rows: string[][] = [];
   for (const { name, tensor, count } of reportRows(report, options.allTensors)) {
     const bytes = (n: number): string => (n === 0 ? c.dim("0") : formatBytes(n, options.units));
-    table.push([
+    rows.push([
       tensor.quantized ? c.cyan(name) : name,
       ...(grouped ? [count > 1 ? `×${count}` : ""] : []),
       originalLabel(tensor),
@@ -43,7 +35,9 @@ export function renderTable(report: Report, options: TableOptions): string {
       ...(grouped ? [bytes(count * (tensor.parameterBytes + tensor.quantStateBytes))] : []),
     ]);
   }
-  return [header(report, c), table.toString(), totals(report, options, c), ...explanation(report, options.width), ...training(report, options, c)].join("\n\n") + "\n";
+  const aligns = head.map((h): Align => (["tensor", "original", "stored", "train"].includes(h) ? "left" : "right"));
+  const table = renderGrid(head.map((h) => c.bold(h)), rows, aligns);
+  return [header(report, c), table, totals(report, options, c), ...explanation(report, options.width), ...training(report, options, c)].join("\n\n") + "\n";
 }
 
 function trainMark(tensor: TensorReport, c: InstanceType<typeof Chalk>): string {

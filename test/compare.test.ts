@@ -39,7 +39,7 @@ describe("qaudit compare", () => {
     const none = await runMain(["compare", "fixtures/opt-350m", "--max-memory", "100MB", "--pick"]);
     expect(none.code).toBe(5);
     expect(none.stdout).toBe("");
-    expect(none.stderr).toBe("qaudit: no scheme of fp32, fp16, int8, fp4, nf4, nf4+dq fits fixtures/opt-350m in 95.37 MiB\n");
+    expect(none.stderr).toBe("qaudit: no scheme of fp32, fp16, int8, fp4, nf4, nf4+dq fits fixtures/opt-350m in 100,000,000 bytes (95.37 MiB)\n");
   });
 
   it("several models side by side, per-layer bytes under every scheme", async () => {

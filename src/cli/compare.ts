@@ -1,7 +1,7 @@
 import { buildComparison, DEFAULT_COMPARE, type Comparison, type SchemeChoice } from "../core/compare.js";
 import { EXIT, UsageError } from "../core/errors.js";
 import { renderComparisonCsv, renderComparisonMarkdown, renderComparisonTable } from "../render/compare.js";
-import { formatBytes } from "../render/units.js";
+import { formatBytes, formatCount } from "../render/units.js";
 import type { CliIo } from "./io.js";
 import { loadCheckpoint, type RawSourceOptions } from "./load.js";
 import { parseSchemeList, parseSize, quantStorageOf, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
@@ -35,7 +35,9 @@ export async function runCompare(models: string[], raw: RawCompareOptions & RawS
     io.stdout(renderComparison(comparison, output, io));
   }
   const unfit = (comparison.pick ?? []).filter((p) => p.scheme === null);
-  for (const p of unfit) io.stderr(`qaudit: no scheme of ${comparison.schemes.join(", ")} fits ${p.model} in ${formatBytes(maxMemory!, output.units)}\n`);
+  const budget = `${formatCount(maxMemory ?? 0)} bytes${output.units === "bytes" ? "" : ` (${formatBytes(maxMemory ?? 0, output.units)})`}`;
+  const what = raw.train === undefined ? "" : ` for ${raw.train} fine-tuning`;
+  for (const p of unfit) io.stderr(`qaudit: no scheme of ${comparison.schemes.join(", ")} fits ${p.model}${what} in ${budget}\n`);
   return unfit.length > 0 ? EXIT.gate : EXIT.ok;
 }
 

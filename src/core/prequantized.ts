@@ -40,11 +40,20 @@ const STAT_SUFFIXES = [
 ];
 const ORPHAN_SUFFIXES = [".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map", ".quant_state.bitsandbytes__nf4", ".quant_state.bitsandbytes__fp4", ".SCB", ".qzeros", ".weight_format"];
 
+// The suffixes by their last character: most names end in "weight" or "bias", and get one or two tests.
+const SUFFIXES_BY_LAST = new Map<number, string[]>();
+for (const suffix of STAT_SUFFIXES) {
+  const last = suffix.charCodeAt(suffix.length - 1);
+  SUFFIXES_BY_LAST.set(last, [...(SUFFIXES_BY_LAST.get(last) ?? []), suffix]);
+}
+
+/** Marks statistics already folded into their weight. */
+const CLAIMED: TensorInfo[] = [];
+
 function statSuffix(name: string): string | undefined {
-  // Every suffix ends in one of these letters: a cheap test before the list.
-  const last = name.charCodeAt(name.length - 1);
-  if (last !== 52 /* 4 */ && last !== 112 /* p */ && last !== 120 /* x */ && last !== 118 /* v */ && last !== 116 /* t */ && last !== 101 /* e */ && last !== 115 /* s */ && last !== 66 /* B */) return undefined;
-  for (const suffix of STAT_SUFFIXES) if (name.endsWith(suffix)) return suffix;
+  const candidates = SUFFIXES_BY_LAST.get(name.charCodeAt(name.length - 1));
+  if (candidates === undefined) return undefined;
+  for (const suffix of candidates) if (name.endsWith(suffix)) return suffix;
   return undefined;
 }
 
@@ -93,8 +102,10 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   const consumed = new Set<string>();
   const bufferBiases = new Set<string>();
   const take = (owner: string): TensorInfo[] => {
-    const stats = (statsByOwner.get(owner) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    statsByOwner.delete(owner);
+    const stats = statsByOwner.get(owner) ?? [];
+    if (stats.length > 1) stats.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Claimed, not deleted: deleting from a large Map makes it rehash as it shrinks.
+    statsByOwner.set(owner, CLAIMED);
     for (const t of stats) consumed.add(t.name);
     return stats;
   };
@@ -133,6 +144,7 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   // Statistics no weight claimed: bitsandbytes' and GPTQ's are errors; other suffixes (`.scales`,
   // `.weight_scale`, `_scales`) also name ordinary tensors elsewhere, so those stay as they are.
   for (const [owner, stats] of statsByOwner) {
+    if (stats === CLAIMED) continue;
     const orphan = stats.find((t) => ORPHAN_SUFFIXES.some((suffix) => t.name.endsWith(suffix)));
     if (orphan !== undefined) {
       const what = orphan.name.endsWith(".absmax") ? `holds 4-bit statistics but there is no ${owner}` : orphan.name.endsWith(".SCB") ? `is an LLM.int8 scale but ${owner}.weight is not an int8 matrix` : "is a quantization statistic without its weight";

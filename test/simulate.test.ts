@@ -191,8 +191,12 @@ describe("output head and llm_int8_skip_modules", () => {
 
 describe("classification", () => {
   it("T5's shared embedding is an embedding, BERT's tied decoder an output head counted once", () => {
-    const t5 = simulate(checkpointOf([["shared.weight", "F32", [32128, 512]], ["encoder.block.0.layer.0.SelfAttention.q.weight", "F32", [512, 512]]], { vocab_size: 32128 }), { scheme: "nf4" });
+    const t5 = simulate(
+      checkpointOf([["shared.weight", "F32", [32128, 512]], ["encoder.block.0.layer.0.SelfAttention.q.weight", "F32", [512, 512]], ["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", "F32", [32, 8]]], { vocab_size: 32128 }),
+      { scheme: "nf4" },
+    );
     expect(tensorOf(t5, "shared.weight")).toMatchObject({ kind: "embedding", quantized: false });
+    expect(tensorOf(t5, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight")).toMatchObject({ kind: "embedding", quantized: false });
     expect(tensorOf(t5, "encoder.block.0.layer.0.SelfAttention.q.weight")).toMatchObject({ kind: "linear", quantized: true });
     const bert = simulate(
       checkpointOf([["bert.embeddings.word_embeddings.weight", "F32", [30522, 768]], ["cls.predictions.decoder.weight", "F32", [30522, 768]], ["cls.predictions.transform.dense.weight", "F32", [768, 768]]], { vocab_size: 30522 }),

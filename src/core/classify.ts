@@ -51,7 +51,8 @@ function classifyTensor(tensor: TensorInfo, module: string, part: string, leaf: 
   if (leaf !== "weight") return "other";
   // The last module of a model is not quantized either: a task head (RoBERTa's classifier.out_proj).
   if (dims === 2 && (OUTPUT_HEAD_MODULES.has(part) || module === "classifier.out_proj")) return "output-head";
-  if (dims === 2 && /emb|^wte$|^wpe$|^shared$/i.test(part)) return "embedding";
+  // T5's relative_attention_bias is an nn.Embedding too.
+  if (dims === 2 && /emb|^wte$|^wpe$|^shared$|_bias$/i.test(part)) return "embedding";
   if (dims === 2 && isVocabProjection(module, tensor, config)) return "output-head";
   if (dims === 1 || /norm|^ln(_|$)|_ln$/i.test(part)) return "norm";
   // One expert of a mixture of experts (`mlp.experts.3.down_proj`); shared experts are plain linears.

@@ -52,12 +52,13 @@ export class HeaderCache {
   }
 
   private refPath(repo: string, revision: string): string {
-    return join(this.repoDir(repo), "refs", encodeURIComponent(revision));
+    // Every character that could make a path component special ("/", ".", "..") is encoded.
+    return join(this.repoDir(repo), "refs", encodeURIComponent(revision).replace(/\./g, "%2E"));
   }
 
   private snapshotPath(repo: string, sha: string, subfolder: string): string {
     if (!SHA.test(sha)) throw new Error(`not a commit sha: ${sha}`);
-    const suffix = subfolder === "" ? "" : `--${encodeURIComponent(subfolder)}`;
+    const suffix = subfolder === "" ? "" : `--${encodeURIComponent(subfolder).replace(/\./g, "%2E")}`;
     return join(this.repoDir(repo), "snapshots", `${sha}${suffix}.json`);
   }
 }

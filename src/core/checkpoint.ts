@@ -5,7 +5,8 @@ import type { Checkpoint, CheckpointFile, ModelConfig } from "./types.js";
 export interface ShardIndex {
   /** Shard file names in first-seen order, each validated as a plain relative name. */
   shards: string[];
-  weightMap: Map<string, string>;
+  /** Tensor → shard, as parsed (every value checked to be a string); a 163k-entry Map cost more than it served. */
+  weightMap: Readonly<Record<string, string>>;
   totalSize?: number;
 }
 
@@ -15,18 +16,20 @@ export function parseShardIndex(json: unknown, file: string): ShardIndex {
   if (typeof root !== "object" || root === null || typeof root.weight_map !== "object" || root.weight_map === null || Array.isArray(root.weight_map)) {
     throw new InputError(`${file}: not a shard index (no "weight_map" object)`);
   }
-  const weightMap = new Map<string, string>();
   const shards = new Set<string>();
   const map = root.weight_map as Record<string, unknown>;
+  let last: unknown;
   for (const tensor in map) {
     const shard = map[tensor];
+    if (shard === last) continue; // consecutive tensors mostly share a shard
     if (typeof shard !== "string") throw new InputError(`${file}: shard of tensor ${JSON.stringify(tensor)} is not a file name`);
     if (!shards.has(shard)) {
       checkShardName(shard, file); // once per shard: a 163-shard index names each ~1,000 times
       shards.add(shard);
     }
-    weightMap.set(tensor, shard);
+    last = shard;
   }
+  const weightMap = map as Record<string, string>;
   if (shards.size === 0) throw new InputError(`${file}: "weight_map" names no shard`);
   const totalSize = root.metadata?.total_size;
   return { shards: [...shards], weightMap, ...(typeof totalSize === "number" ? { totalSize } : {}) };
@@ -49,18 +52,19 @@ export function checkShardName(shard: string, file: string): void {
  * index names must be in its shard, and no tensor may appear twice.
  */
 export function assembleCheckpoint(source: string, files: CheckpointFile[], config: ModelConfig | null, index?: ShardIndex, indexName = "index"): Checkpoint {
-  const seen = new Map<string, string>();
+  const seen = new Set<string>();
   for (const file of files) {
     for (const tensor of file.header.tensors) {
-      const other = seen.get(tensor.name);
-      if (other !== undefined) throw new InputError(`${file.name}: tensor ${JSON.stringify(tensor.name)} is also in ${other}`);
-      seen.set(tensor.name, file.name);
+      if (seen.has(tensor.name)) {
+        const other = files.find((f) => f !== file && f.header.tensors.some((t) => t.name === tensor.name))?.name ?? file.name;
+        throw new InputError(`${file.name}: tensor ${JSON.stringify(tensor.name)} is also in ${other}`);
+      }
+      seen.add(tensor.name);
     }
   }
   if (index !== undefined) {
-    for (const [tensor, shard] of index.weightMap) {
-      const found = seen.get(tensor);
-      if (found === undefined) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed in ${shard} but no shard holds it`);
+    for (const tensor in index.weightMap) {
+      if (!seen.has(tensor)) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed in ${index.weightMap[tensor]} but no shard holds it`);
     }
   }
   return { source, files, config };

@@ -246,6 +246,8 @@ function unknownPackings(unknown: Located[]): string[] {
  * original shape neither the header nor config.json gives.
  */
 export function quantStatesNeeded(checkpoint: Checkpoint): Array<{ file: string; tensor: TensorInfo }> {
+  const hasQuantStates = checkpoint.files.some((f) => f.header.tensors.some((t) => t.name.includes(".quant_state.bitsandbytes__")));
+  if (!hasQuantStates) return [];
   return detectPrequantized(checkpoint)
     .weights.filter((w) => w.format === "bnb-4bit" && w.logicalShape === null)
     .flatMap((w) => w.statistics.filter((t) => t.name.includes(".quant_state.bitsandbytes__")).map((tensor) => ({ file: w.file, tensor })));

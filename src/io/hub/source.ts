@@ -161,7 +161,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
         const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ);
         parsed.set(file, header);
-        headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
+        // The header's text is kept only for the cache: without one, 163 headers need not be decoded twice.
+        if (cache !== undefined) headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
         done += 1;
         options.onProgress?.(done, weightFiles.length, http.stats.bytes);
       }).catch((error: unknown) => {
@@ -231,7 +232,10 @@ function singleFiles(siblings: Set<string>, prefix: string, repo: string): strin
 function firstReadSizes(index: ShardIndex | undefined): Map<string, number> {
   const estimates = new Map<string, number>();
   if (index === undefined) return estimates;
-  for (const [tensor, shard] of index.weightMap) estimates.set(shard, (estimates.get(shard) ?? 256) + tensor.length + 85);
+  for (const tensor in index.weightMap) {
+    const shard = index.weightMap[tensor]!;
+    estimates.set(shard, (estimates.get(shard) ?? 256) + tensor.length + 85);
+  }
   for (const [shard, estimate] of estimates) estimates.set(shard, Math.ceil(estimate * 1.15) + 2048);
   return estimates;
 }

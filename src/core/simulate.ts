@@ -64,7 +64,8 @@ export function simulateScheme(original: Checkpoint, options: SimulationOptions)
 function packedRow(w: PackedWeight): TensorReport {
   return {
     name: w.name,
-    kind: "linear",
+    // MXFP4's expert blocks, or a GPTQ/bnb checkpoint's per-expert weights, are experts.
+    kind: /(^|\.)experts(\.|$)/.test(w.module) ? "expert" : "linear",
     quantized: true,
     originalShape: w.packed.shape,
     originalDtype: w.packed.dtype,

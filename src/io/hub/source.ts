@@ -76,15 +76,17 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
 }
 
 async function readFromHub(repo: string, subfolder: string, options: HubOptions, http: HubHttp, cache: HeaderCache | undefined, ctx: HubErrorContext, abort: () => void): Promise<HubLoad> {
+  const cacheHit = (snapshot: CachedSnapshot, sha: string): HubLoad => ({ checkpoint: fromSnapshot(repo, options.revision, subfolder, snapshot), sha, stats: http.stats, fromCache: true });
+  // What the cache already knows of this revision.
+  if (options.offline && cache === undefined) throw new UsageError("--offline needs the cache (drop --no-cache)");
+  const knownSha = SHA.test(options.revision) ? options.revision : await cache?.readRef(repo, options.revision);
+  const known = knownSha === undefined ? undefined : await cache?.readSnapshot(repo, knownSha, subfolder);
   if (options.offline) {
-    if (cache === undefined) throw new UsageError("--offline needs the cache (drop --no-cache)");
-    const sha = SHA.test(options.revision) ? options.revision : await cache.readRef(repo, options.revision);
-    const snapshot = sha === undefined ? undefined : await cache.readSnapshot(repo, sha, subfolder);
-    if (sha === undefined || snapshot === undefined) {
-      throw new HubError(`${repo}@${options.revision} is not in the cache; run once without --offline`);
-    }
-    return { checkpoint: fromSnapshot(repo, options.revision, subfolder, snapshot), sha, stats: http.stats, fromCache: true };
+    if (known === undefined) throw new HubError(`${repo}@${options.revision} is not in the cache; run once without --offline`);
+    return cacheHit(known, knownSha!);
   }
+  // A commit sha names immutable content: with its snapshot cached, there is nothing to ask.
+  if (known !== undefined && knownSha === options.revision) return cacheHit(known, knownSha);
 
   const prefix = subfolder === "" ? "" : `${subfolder}/`;
   const url = (file: string, rev: string): string =>
@@ -99,12 +101,6 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
       throw error;
     });
 
-  // A commit sha names immutable content: with its snapshot cached, there is nothing to ask.
-  if (SHA.test(options.revision)) {
-    const pinned = await cache?.readSnapshot(repo, options.revision, subfolder);
-    if (pinned !== undefined) return { checkpoint: fromSnapshot(repo, options.revision, subfolder, pinned), sha: options.revision, stats: http.stats, fromCache: true };
-  }
-
   // One wave: the revision lookup, config.json and the shard index at once. The lookup's sha pins
   // everything after it; a file whose X-Repo-Commit differs (a push in between) is read again at the sha.
   const lookup = modelInfo({
@@ -114,9 +110,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
     additionalFields: ["sha", "filePaths"],
     fetch: http.fetchFor(ctx),
   });
-  // What the cache already knows of this revision: with a snapshot at hand, only the lookup is needed.
-  const knownSha = SHA.test(options.revision) ? options.revision : await cache?.readRef(repo, options.revision);
-  const known = knownSha === undefined ? undefined : await cache?.readSnapshot(repo, knownSha, subfolder);
+  // With a snapshot at hand, only the lookup is needed.
   const speculative = known === undefined ? Promise.all([optional(configPath, MAX_CONFIG_BYTES, options.revision), optional(indexPath, MAX_INDEX_BYTES, options.revision)]) : undefined;
   // The lookup's error, if any, is the one to report, once the speculative reads have settled.
   const info = await lookup.catch(async (error: unknown) => {
@@ -128,7 +122,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const siblings = new Set(info.filePaths ?? []);
   await cache?.writeRef(repo, options.revision, sha).catch(() => {});
   const cached = sha === knownSha ? known : await cache?.readSnapshot(repo, sha, subfolder);
-  if (cached !== undefined) return { checkpoint: fromSnapshot(repo, options.revision, subfolder, cached), sha, stats: http.stats, fromCache: true };
+  if (cached !== undefined) return cacheHit(cached, sha);
 
   const pinned = async (file: string, max: number, early: FileResult | null | undefined): Promise<string | null> => {
     if (!siblings.has(file)) return null;

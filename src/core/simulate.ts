@@ -103,19 +103,19 @@ function withoutTensors(checkpoint: Checkpoint, names: Set<string>): Checkpoint 
  */
 function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpoint {
   const dtype: Dtype = checkpoint.config?.dtype === undefined ? "BF16" : TORCH_DTYPES[checkpoint.config.dtype].dtype;
+  // Grouped by file in one pass: a 163-shard checkpoint holds tens of thousands of packed weights.
+  const restored = new Map<string, TensorInfo[]>();
+  for (const w of prequantized.weights) {
+    const shape = w.logicalShape ?? [1, w.logicalElements];
+    const name = w.format === "mxfp4" ? w.module : `${w.module}.weight`;
+    const list = restored.get(w.file) ?? [];
+    list.push({ name, dtype, shape, dataOffsets: [0, 0], elements: w.logicalElements });
+    restored.set(w.file, list);
+  }
   const stripped = withoutTensors(checkpoint, prequantized.consumed);
   return {
     ...stripped,
-    files: stripped.files.map((file) => {
-      const restored = prequantized.weights
-        .filter((w) => w.file === file.name)
-        .map((w): TensorInfo => {
-          const shape = w.logicalShape ?? [1, w.logicalElements];
-          const name = w.format === "mxfp4" ? w.module : `${w.module}.weight`;
-          return { name, dtype, shape, dataOffsets: [0, 0], elements: w.logicalElements };
-        });
-      return { ...file, header: { ...file.header, tensors: [...file.header.tensors, ...restored] } };
-    }),
+    files: stripped.files.map((file) => ({ ...file, header: { ...file.header, tensors: [...file.header.tensors, ...(restored.get(file.name) ?? [])] } })),
   };
 }
 

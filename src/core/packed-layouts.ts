@@ -4,6 +4,9 @@ import { InputError } from "./errors.js";
 import { fourBitStateBytes, INT8 } from "./schemes.js";
 import type { ModelConfig, TensorInfo } from "./types.js";
 
+/** What bitsandbytes names the tensor holding a 4-bit weight's quant-state JSON: `X.weight.quant_state.bitsandbytes__nf4`. */
+export const QUANT_STATE_MARKER = ".quant_state.bitsandbytes__";
+
 export const QUANT_FORMATS = ["bnb-4bit", "bnb-8bit", "gptq", "awq", "fp8", "compressed-tensors", "mxfp4"] as const;
 export type QuantFormat = (typeof QUANT_FORMATS)[number];
 
@@ -41,7 +44,7 @@ export function bnb4(owner: Located, statistics: TensorInfo[], blobs: Map<string
   const itemsize = DTYPE_BITS[packed.dtype] / 8;
   const stat = (suffix: string): TensorInfo | undefined => statistics.find((t) => t.name === `${packed.name}.${suffix}`);
   const absmax = stat("absmax")!;
-  const blobTensor = statistics.find((t) => t.name.includes(".quant_state.bitsandbytes__"));
+  const blobTensor = statistics.find((t) => t.name.includes(QUANT_STATE_MARKER));
   const state = blobTensor === undefined ? undefined : readQuantState(blobs.get(blobTensor.name), blobTensor.name, file);
   const blocksize = state?.blocksize ?? 64;
   let shape: number[] | null = state?.shape ?? null;

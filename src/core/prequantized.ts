@@ -1,9 +1,9 @@
 import type { Dtype } from "./dtypes.js";
 import { InputError } from "./errors.js";
-import { bnb4, bnb8, compressedTensors, fp8, gptqOrAwq, mxfp4, type Located, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
+import { bnb4, bnb8, compressedTensors, fp8, gptqOrAwq, mxfp4, QUANT_STATE_MARKER, type Located, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
 import type { Checkpoint, ModelConfig, TensorInfo } from "./types.js";
 
-export { QUANT_FORMATS, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
+export { QUANT_FORMATS, QUANT_STATE_MARKER, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
 
 export interface Prequantized {
   weights: PackedWeight[];
@@ -65,7 +65,7 @@ const FP8 = new Set<Dtype>(["F8_E4M3", "F8_E5M2"]);
 /**
  * Finds weights saved already quantized — bitsandbytes 4-bit and 8-bit, GPTQ, AWQ, FP8,
  * compressed-tensors, MXFP4 — from tensor names and dtypes (config.json's quantization_config
- * settles GPTQ/AWQ bit widths). Returns null for an ordinary checkpoint.
+ * settles GPTQ/AWQ bit widths). An ordinary checkpoint gets no weights, only warnings if any.
  */
 export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   // A cheap first pass: ordinary checkpoints (no marker of any format) stop here.
@@ -193,7 +193,7 @@ function describeFormat(format: QuantFormat, list: PackedWeight[], config: Model
       return "bitsandbytes LLM.int8";
     case "gptq":
     case "awq":
-      return `${format.toUpperCase()} ${32 / (32 / bits)}-bit${group === undefined ? "" : `, group size ${group}`}`;
+      return `${format.toUpperCase()} ${bits}-bit${group === undefined ? "" : `, group size ${group}`}`;
     case "fp8": {
       const scale = first.statistics.find((t) => t.name.endsWith("weight_scale_inv") || t.name.endsWith("weight_scale"));
       const kind = scale === undefined ? "no scales" : scale.elements <= 1 ? "per-tensor scales" : scale.shape.length === 2 && scale.shape[1] !== 1 ? "block scales" : "per-channel scales";
@@ -246,9 +246,9 @@ function unknownPackings(unknown: Located[]): string[] {
  * original shape neither the header nor config.json gives.
  */
 export function quantStatesNeeded(checkpoint: Checkpoint): Array<{ file: string; tensor: TensorInfo }> {
-  const hasQuantStates = checkpoint.files.some((f) => f.header.tensors.some((t) => t.name.includes(".quant_state.bitsandbytes__")));
+  const hasQuantStates = checkpoint.files.some((f) => f.header.tensors.some((t) => t.name.includes(QUANT_STATE_MARKER)));
   if (!hasQuantStates) return [];
   return detectPrequantized(checkpoint)
     .weights.filter((w) => w.format === "bnb-4bit" && w.logicalShape === null)
-    .flatMap((w) => w.statistics.filter((t) => t.name.includes(".quant_state.bitsandbytes__")).map((tensor) => ({ file: w.file, tensor })));
+    .flatMap((w) => w.statistics.filter((t) => t.name.includes(QUANT_STATE_MARKER)).map((tensor) => ({ file: w.file, tensor })));
 }

@@ -1,5 +1,6 @@
 import { HeaderError } from "../core/errors.js";
 import { LENGTH_PREFIX_BYTES, parseHeader, parseHeaderLength } from "../core/header.js";
+import { QUANT_STATE_MARKER } from "../core/prequantized.js";
 import type { SafetensorsHeader } from "../core/types.js";
 
 /** The one interface between IO and the header reader: byte ranges of a file, and its size if known. */
@@ -45,7 +46,7 @@ export const MAX_BLOB_BYTES = 1_000_000;
 export async function readQuantStateBlobs(source: ByteSource, header: SafetensorsHeader): Promise<Record<string, Uint8Array> | undefined> {
   const start = LENGTH_PREFIX_BYTES + header.headerBytes;
   if (source.size === undefined || source.size < start + header.dataBytes) return undefined;
-  const wanted = header.tensors.filter((t) => t.name.includes(".quant_state.bitsandbytes__") && t.dataOffsets[1] - t.dataOffsets[0] <= MAX_BLOB_BYTES);
+  const wanted = header.tensors.filter((t) => t.name.includes(QUANT_STATE_MARKER) && t.dataOffsets[1] - t.dataOffsets[0] <= MAX_BLOB_BYTES);
   if (wanted.length === 0) return undefined;
   const blobs: Record<string, Uint8Array> = {};
   for (const tensor of wanted) blobs[tensor.name] = await source.read(start + tensor.dataOffsets[0], start + tensor.dataOffsets[1]);

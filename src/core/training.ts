@@ -165,8 +165,7 @@ export function loraAdapters(classified: ClassifiedTensor[], training: TrainingO
     const matches = (t: ClassifiedTensor, target: string): boolean => t.module === target || t.module.endsWith(`.${target}`);
     const unknown = targets.filter((target) => !adaptable.some((t) => matches(t, target)));
     if (unknown.length > 0) {
-      const names = [...new Set(linears.map((t) => t.module.slice(t.module.lastIndexOf(".") + 1)))].sort();
-      throw new UsageError(`--target-modules: ${unknown.join(", ")} match no module of this model; its linear modules are: ${names.join(", ")}`);
+      throw new UsageError(`--target-modules: ${unknown.join(", ")} match no module of this model; its linear modules are: ${linearModuleNames(linears).join(", ")}`);
     }
     chosen = adaptable.filter((t) => targets.some((target) => matches(t, target)));
   }
@@ -239,11 +238,16 @@ function dtypeOfTorchName(name: string): Dtype {
 
 const count = (n: number): string => n.toLocaleString("en-US");
 
+/** The distinct last parts of these modules' names (`q_proj`, `fc1`), sorted: what a user can target. */
+function linearModuleNames(linears: ClassifiedTensor[]): string[] {
+  return [...new Set(linears.map((t) => t.module.slice(t.module.lastIndexOf(".") + 1)))].sort();
+}
+
 /** Fills in PEFT's default target modules for the model's type, or says which names it could take. */
 export function resolveTrainingOptions(partial: Omit<TrainingOptions, "targetModules"> & { targetModules?: TrainingOptions["targetModules"] }, checkpoint: Checkpoint): TrainingOptions {
   if (partial.targetModules !== undefined || partial.mode === "full") return { ...partial, targetModules: partial.targetModules ?? [] };
   const defaults = defaultTargetModules(checkpoint.config?.modelType);
   if (defaults !== undefined) return { ...partial, targetModules: defaults };
-  const names = [...new Set(classifyTensors(checkpoint).filter((t) => t.kind === "linear").map((t) => t.module.slice(t.module.lastIndexOf(".") + 1)))].sort();
-  throw new UsageError(`--target-modules is needed (PEFT has no default for this model); its linear modules are: ${names.join(", ")}, or all-linear`);
+  const linears = classifyTensors(checkpoint).filter((t) => t.kind === "linear");
+  throw new UsageError(`--target-modules is needed (PEFT has no default for this model); its linear modules are: ${linearModuleNames(linears).join(", ")}, or all-linear`);
 }

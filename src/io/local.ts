@@ -5,10 +5,9 @@ import { readModelConfig } from "../core/config.js";
 import { InputError } from "../core/errors.js";
 import { parseHeader } from "../core/header.js";
 import type { Checkpoint, CheckpointFile, ModelConfig } from "../core/types.js";
+import { MODEL_FILES, planWeightFiles } from "../core/weight-files.js";
 import { readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
 
-const INDEX_FILE = "model.safetensors.index.json";
-const SINGLE_FILE = "model.safetensors";
 
 /**
  * Loads a local model: a `.safetensors` file, a header's JSON on its own, a shard index, or a folder
@@ -34,19 +33,16 @@ export async function loadLocalCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 async function loadDirectory(dir: string): Promise<Checkpoint> {
-  const entries = await readdir(dir);
-  // transformers loads model.safetensors when a folder has it, whatever index sits beside it.
-  if (entries.includes(INDEX_FILE) && !entries.includes(SINGLE_FILE)) {
-    const indexPath = join(dir, INDEX_FILE);
+  const plan = planWeightFiles(await readdir(dir));
+  if (plan.kind === "index") {
+    const indexPath = join(dir, MODEL_FILES.index);
     return loadSharded(dir, indexPath, parseShardIndex(await readJson(indexPath), indexPath));
   }
-  const weights = entries.includes(SINGLE_FILE) ? [SINGLE_FILE] : entries.filter((e) => e.endsWith(".safetensors")).sort();
-  if (weights.length === 0) {
-    const others = entries.filter((e) => /\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$/.test(e));
-    const found = others.length > 0 ? ` (it has ${others.join(", ")}; only safetensors headers can be audited)` : "";
+  if (plan.kind === "none") {
+    const found = plan.otherWeights.length > 0 ? ` (it has ${plan.otherWeights.join(", ")}; only safetensors headers can be audited)` : "";
     throw new InputError(`${dir}: no safetensors weights${found}`);
   }
-  const files = await Promise.all(weights.map((name) => readLocalHeader(join(dir, name), name)));
+  const files = await Promise.all(plan.files.map((name) => readLocalHeader(join(dir, name), name)));
   return assembleCheckpoint(dir, files, await readConfig(dir));
 }
 
@@ -93,7 +89,7 @@ async function readLocalHeader(path: string, name: string): Promise<CheckpointFi
 }
 
 async function readConfig(dir: string): Promise<ModelConfig | null> {
-  const path = join(dir, "config.json");
+  const path = join(dir, MODEL_FILES.config);
   try {
     await stat(path);
   } catch {

@@ -3,6 +3,7 @@ import pLimit from "p-limit";
 import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } from "../../core/checkpoint.js";
 import { readModelConfig } from "../../core/config.js";
 import { quantStatesNeeded } from "../../core/prequantized.js";
+import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/weight-files.js";
 import { InputError, UsageError } from "../../core/errors.js";
 import { parseHeader } from "../../core/header.js";
 import type { Checkpoint, CheckpointFile, SafetensorsHeader } from "../../core/types.js";
@@ -33,9 +34,6 @@ export interface HubLoad {
   fromCache: boolean;
 }
 
-const INDEX_FILE = "model.safetensors.index.json";
-const SINGLE_FILE = "model.safetensors";
-const CONFIG_FILE = "config.json";
 const MAX_CONFIG_BYTES = 4_000_000;
 const MAX_INDEX_BYTES = 200_000_000;
 /** First range read of a header when nothing suggests its size; most single-file headers are smaller. */
@@ -92,8 +90,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const url = (file: string, rev: string): string =>
     `${options.settings.endpoint}/${repo}/resolve/${encodeURIComponent(rev)}/${file.split("/").map(encodeURIComponent).join("/")}`;
   const fileCtx = (file: string): HubErrorContext => ({ ...ctx, file });
-  const configPath = `${prefix}${CONFIG_FILE}`;
-  const indexPath = `${prefix}${INDEX_FILE}`;
+  const configPath = `${prefix}${MODEL_FILES.config}`;
+  const indexPath = `${prefix}${MODEL_FILES.index}`;
   // A missing optional file is no error: the listing decides what the repo has.
   const optional = (file: string, max: number, rev: string): Promise<FileResult | null> =>
     http.getFile(url(file, rev), max, fileCtx(file)).catch((error: unknown) => {
@@ -131,14 +129,15 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
     return new TextDecoder().decode(result.bytes);
   };
   const [earlyConfig, earlyIndex] = speculative === undefined ? [undefined, undefined] : await speculative;
-  // transformers loads model.safetensors when a repo has it, whatever index sits beside it.
-  const useIndex = !siblings.has(`${prefix}${SINGLE_FILE}`);
+  // The files directly in the model's folder decide what transformers would load.
+  const plan = planWeightFiles([...siblings].filter((f) => f.startsWith(prefix) && !f.slice(prefix.length).includes("/")).map((f) => f.slice(prefix.length)));
+  const useIndex = plan.kind === "index";
   const [configText, indexText] = await Promise.all([
     pinned(configPath, MAX_CONFIG_BYTES, earlyConfig),
     useIndex ? pinned(indexPath, MAX_INDEX_BYTES, earlyIndex) : Promise.resolve(null),
   ]);
   const index = indexText === null ? undefined : parseShardIndex(parseJson(indexText, `${repo}/${indexPath}`), `${repo}/${indexPath}`);
-  const weightFiles = index?.shards ?? singleFiles(siblings, prefix, repo);
+  const weightFiles = index?.shards ?? (plan.kind === "files" ? plan.files : noWeights(plan, siblings, prefix, repo));
 
   const limit = pLimit(Math.max(1, options.concurrency));
   let done = 0;
@@ -205,13 +204,10 @@ async function readQuantStates(
   return texts;
 }
 
-/** Without an index: `model.safetensors`, else every `.safetensors` directly in the folder. */
-function singleFiles(siblings: Set<string>, prefix: string, repo: string): string[] {
-  if (siblings.has(`${prefix}${SINGLE_FILE}`)) return [SINGLE_FILE];
-  const here = [...siblings].filter((f) => f.startsWith(prefix) && !f.slice(prefix.length).includes("/"));
-  const weights = here.filter((f) => f.endsWith(".safetensors")).map((f) => f.slice(prefix.length)).sort();
-  if (weights.length > 0) return weights;
-  const formats = [...new Set(here.map((f) => /\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx|mlmodel|tflite)$/.exec(f)?.[0]).filter((e) => e !== undefined))];
+/** No safetensors where the model should be: say which formats the folder has, and where safetensors are. */
+function noWeights(plan: WeightPlan, siblings: Set<string>, prefix: string, repo: string): never {
+  const others = plan.kind === "none" ? plan.otherWeights : [];
+  const formats = [...new Set(others.map((f) => f.slice(f.lastIndexOf("."))))];
   const where = prefix === "" ? repo : `${repo}/${prefix.slice(0, -1)}`;
   const has = formats.length > 0 ? ` (it has ${formats.join(", ")} files; only safetensors headers can be read)` : "";
   const folders = prefix === "" ? [...new Set([...siblings].filter((f) => /\/[^/]+\.safetensors$/.test(f)).map((f) => f.slice(0, f.lastIndexOf("/"))))] : [];
@@ -277,8 +273,8 @@ function fromSnapshot(repo: string, revision: string, subfolder: string, snapsho
       ...(blobs === undefined ? {} : { blobs: Object.fromEntries(Object.entries(blobs).map(([tensor, text]) => [tensor, new TextEncoder().encode(text)])) }),
     };
   });
-  const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${CONFIG_FILE}`));
-  const indexName = `${repo}/${prefix}${INDEX_FILE}`;
+  const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${MODEL_FILES.config}`));
+  const indexName = `${repo}/${prefix}${MODEL_FILES.index}`;
   const index = snapshot.index === null ? undefined : parseShardIndex(parseJson(snapshot.index, indexName), indexName);
   return assembleCheckpoint(sourceName(repo, revision, subfolder), files, config, index, indexName);
 }

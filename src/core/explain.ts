@@ -1,7 +1,8 @@
 import { FOUR_BIT } from "./schemes.js";
 import type { Report, TensorKind } from "./types.js";
 
-const count = (n: number): string => n.toLocaleString("en-US");
+/** A count with thousands separators, as Python's `{:,}` prints it (PEFT's line, the explanations). */
+export const count = (n: number): string => n.toLocaleString("en-US");
 const shape = (dims: number[]): string => `[${dims.join(", ")}]`;
 
 const KIND_WORDS: Record<TensorKind, string> = {

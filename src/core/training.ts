@@ -1,7 +1,7 @@
 import { classifyTensors, type ClassifiedTensor } from "./classify.js";
 import { bytesOf, TORCH_DTYPES, TORCH_NAME, type Dtype, type TorchDtype } from "./dtypes.js";
 import { UsageError } from "./errors.js";
-import { explainReport } from "./explain.js";
+import { count, explainReport } from "./explain.js";
 import { logicalCheckpoint, simulateScheme, sumTotals } from "./simulate.js";
 import { QUANT_STORAGE, type Checkpoint, type ExpertLayout, type Report, type SimulationOptions, type TensorReport } from "./types.js";
 
@@ -236,7 +236,6 @@ function dtypeOfTorchName(name: string): Dtype {
   return (entry?.[0] ?? "F32") as Dtype;
 }
 
-const count = (n: number): string => n.toLocaleString("en-US");
 
 /** The distinct last parts of these modules' names (`q_proj`, `fc1`), sorted: what a user can target. */
 function linearModuleNames(linears: ClassifiedTensor[]): string[] {

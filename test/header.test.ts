@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HeaderError } from "../src/core/errors.js";
-import { MAX_HEADER_BYTES, parseHeader, parseHeaderLength } from "../src/core/header.js";
+import { MAX_HEADER_BYTES, parseHeader, parseHeaderLength } from "../src/core/format/header.js";
 import { readHeader, type ByteSource } from "../src/io/byte-source.js";
 // @ts-expect-error plain JS writer
 import { encodeSafetensors } from "../scripts/safetensors-writer.mjs";

@@ -1,8 +1,10 @@
 // Tiny builders for tests: checkpoints from tensor lists, without touching the disk.
-import { readModelConfig } from "../src/core/config.js";
-import { parseHeader } from "../src/core/header.js";
-import { simulateScheme } from "../src/core/simulate.js";
-import type { Checkpoint, Report, SimulationOptions } from "../src/core/types.js";
+import { readModelConfig } from "../src/core/format/config.js";
+import { parseHeader } from "../src/core/format/header.js";
+import { simulateScheme } from "../src/core/storage/simulate.js";
+import type { Checkpoint } from "../src/core/format/checkpoint.js";
+import type { StorageReport as Report } from "../src/core/storage/storage-report.js";
+import type { SimulationOptions } from "../src/core/storage/schemes.js";
 // @ts-expect-error plain JS generator shared with scripts/make-fixtures.mjs
 import { headerJson } from "../scripts/safetensors-writer.mjs";
 

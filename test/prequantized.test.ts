@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadLocalCheckpoint } from "../src/io/local.js";
 import { InputError } from "../src/core/errors.js";
-import { fourBitStateBytes } from "../src/core/schemes.js";
+import { fourBitStateBytes } from "../src/core/storage/schemes.js";
 // @ts-expect-error plain JS model lists
 import { bnb4Tensors, bnbQuantStateJson, tinyLlama } from "../scripts/models.mjs";
 import { checkpointOf, simulate, tensorOf } from "./helpers.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fourBitStateBytes, quantizedLayout } from "../src/core/schemes.js";
-import { SCHEME_NAMES } from "../src/core/types.js";
+import { fourBitStateBytes, quantizedLayout } from "../src/core/storage/schemes.js";
+import { SCHEME_NAMES } from "../src/core/storage/schemes.js";
 import { checkpointOf, simulate, type TensorSpec } from "./helpers.js";
 
 const dim = fc.integer({ min: 1, max: 70_000 });

@@ -1,8 +1,8 @@
 // Fine-tuning memory, figures derived by hand from spec §3, §5 and §8 (derivations in comments).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { resolveTrainingOptions, simulateTraining, type TrainingOptions } from "../src/core/training.js";
-import type { SimulationOptions } from "../src/core/types.js";
+import { resolveTrainingOptions, simulateTraining, type TrainingOptions } from "../src/core/budget/training.js";
+import type { SimulationOptions } from "../src/core/storage/schemes.js";
 // @ts-expect-error plain JS model lists
 import { gpt2, opt350m, tinyLlama } from "../scripts/models.mjs";
 import { checkpointOf, DEFAULTS } from "./helpers.js";

@@ -1,5 +1,5 @@
-import { getExitCode, runChecks } from "../core/checks.js";
-import type { Report } from "../core/types.js";
+import { getExitCode, runChecks } from "../core/report/index.js";
+import { assembleReport, type Report } from "../core/report/index.js";
 import { describeFailedChecks } from "../render/checks.js";
 import { renderCsv } from "../render/csv.js";
 import { renderJson } from "../render/json.js";
@@ -17,8 +17,8 @@ export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOp
   const output = toOutputOptions(raw);
   const gates = toGates(raw);
   const checkpoint = await loadCheckpoint(model, raw, io);
-  const report = simulate(checkpoint, simulation);
-  report.checks = runChecks(report.totals, gates);
+  const simulated = simulate(checkpoint, simulation);
+  const report = assembleReport(simulated, { checks: runChecks(simulated.totals, gates), training: simulated.training });
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   io.stdout(renderReport(report, output, io));
   for (const line of describeFailedChecks(report.checks, output.units)) io.stderr(`qaudit: ${line}\n`);

@@ -1,4 +1,4 @@
-import { buildComparison, DEFAULT_COMPARE, type Comparison, type SchemeChoice } from "../core/compare.js";
+import { buildComparison, DEFAULT_COMPARE, type Comparison, type SchemeChoice } from "../core/report/index.js";
 import { EXIT, UsageError } from "../core/errors.js";
 import { renderComparisonCsv, renderComparisonMarkdown, renderComparisonTable } from "../render/compare.js";
 import { formatBytes, formatCount } from "../render/units.js";

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import { UsageError } from "../core/errors.js";
-import type { Checkpoint } from "../core/types.js";
+import type { Checkpoint } from "../core/format/index.js";
 import { isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
 import { DEFAULT_RETRY } from "../io/hub/http.js";
 import { resolveHubSettings } from "../io/hub/settings.js";

@@ -1,15 +1,15 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import { QauditError, EXIT } from "../core/errors.js";
-import { EXPERT_LAYOUTS, SCHEME_NAMES } from "../core/types.js";
+import { EXPERT_LAYOUTS, SCHEME_NAMES } from "../core/storage/index.js";
 import { UNITS } from "../render/units.js";
 import { runAudit } from "./audit.js";
 import { runCompare, type RawCompareOptions } from "./compare.js";
 import type { CliIo } from "./io.js";
 import type { RawSourceOptions } from "./load.js";
 import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
-import { OPTIMIZERS, TRAIN_MODES } from "../core/training.js";
-import { TORCH_DTYPES } from "../core/dtypes.js";
+import { OPTIMIZERS, TRAIN_MODES } from "../core/budget/index.js";
+import { TORCH_DTYPES } from "../core/format/index.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 

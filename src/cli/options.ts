@@ -1,9 +1,9 @@
-import { TORCH_DTYPES, type TorchDtype } from "../core/dtypes.js";
-import type { Gates } from "../core/checks.js";
+import { TORCH_DTYPES, type TorchDtype } from "../core/format/index.js";
+import type { Gates } from "../core/report/index.js";
 import { UsageError } from "../core/errors.js";
-import { EXPERT_LAYOUTS, QUANT_STORAGE, SCHEME_NAMES, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/types.js";
-import type { SchemeChoice } from "../core/compare.js";
-import { OPTIMIZERS, TRAIN_MODES, type OptimizerName, type TrainingOptions } from "../core/training.js";
+import { EXPERT_LAYOUTS, QUANT_STORAGE, SCHEME_NAMES, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/storage/index.js";
+import type { SchemeChoice } from "../core/report/index.js";
+import { OPTIMIZERS, TRAIN_MODES, type OptimizerName, type TrainingOptions } from "../core/budget/index.js";
 import { UNITS, type Units } from "../render/units.js";
 
 export const FORMATS = ["table", "json", "markdown", "csv"] as const;

@@ -1,7 +1,7 @@
-import type { Simulate } from "../core/compare.js";
-import { simulateScheme } from "../core/simulate.js";
-import { resolveTrainingOptions, simulateTraining } from "../core/training.js";
-import type { SimulationOptions } from "../core/types.js";
+import type { Simulate } from "../core/report/index.js";
+import { simulateScheme } from "../core/storage/index.js";
+import { resolveTrainingOptions, simulateTraining } from "../core/budget/index.js";
+import type { SimulationOptions } from "../core/storage/index.js";
 import { toTrainingOptions, type RawTrainingOptions } from "./options.js";
 
 /**

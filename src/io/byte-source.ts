@@ -1,7 +1,7 @@
 import { HeaderError } from "../core/errors.js";
-import { LENGTH_PREFIX_BYTES, parseHeader, parseHeaderLength } from "../core/header.js";
-import { QUANT_STATE_MARKER } from "../core/prequantized.js";
-import type { SafetensorsHeader } from "../core/types.js";
+import { LENGTH_PREFIX_BYTES, parseHeader, parseHeaderLength } from "../core/format/index.js";
+import { QUANT_STATE_MARKER } from "../core/storage/index.js";
+import type { SafetensorsHeader } from "../core/format/index.js";
 
 /** The one interface between IO and the header reader: byte ranges of a file, and its size if known. */
 export interface ByteSource {

@@ -1,11 +1,12 @@
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { assembleCheckpoint, parseShardIndex, type ShardIndex } from "../core/checkpoint.js";
-import { readModelConfig } from "../core/config.js";
+import { assembleCheckpoint, parseShardIndex, type ShardIndex } from "../core/format/index.js";
+import { readModelConfig } from "../core/format/index.js";
 import { InputError } from "../core/errors.js";
-import { parseHeader } from "../core/header.js";
-import type { Checkpoint, CheckpointFile, ModelConfig } from "../core/types.js";
-import { MODEL_FILES, planWeightFiles } from "../core/weight-files.js";
+import { parseHeader } from "../core/format/index.js";
+import type { Checkpoint, CheckpointFile } from "../core/format/index.js";
+import type { ModelConfig } from "../core/format/index.js";
+import { MODEL_FILES, planWeightFiles } from "../core/format/index.js";
 import { readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
 
 

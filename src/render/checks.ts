@@ -1,4 +1,4 @@
-import type { Check } from "../core/checks.js";
+import type { Check } from "../core/report/index.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
 /** One line per failed gate: limit, actual, and by how much it missed. */

@@ -1,5 +1,5 @@
 import { Chalk } from "chalk";
-import type { Comparison } from "../core/compare.js";
+import type { Comparison } from "../core/report/index.js";
 import { renderGrid, type Align } from "./grid.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 

@@ -1,4 +1,4 @@
-import type { Report } from "../core/types.js";
+import type { Report } from "../core/report/index.js";
 import { reportRows } from "./rows.js";
 
 const COLUMNS = [

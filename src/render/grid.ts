@@ -11,7 +11,6 @@ const CLI_TABLE_MAX_ROWS = 1_000;
 // Row separators off: a model has hundreds of rows.
 const COMPACT = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** A boxed table with one line per row, the same look whichever engine draws it. */

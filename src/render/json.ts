@@ -1,5 +1,5 @@
-import type { Comparison } from "../core/compare.js";
-import type { Report } from "../core/types.js";
+import type { Comparison } from "../core/report/index.js";
+import type { Report } from "../core/report/index.js";
 
 /** The JSON contract (schemaVersion 1; schema/*.schema.json): the same object the table draws. */
 export function renderJson(value: Report | Comparison): string {

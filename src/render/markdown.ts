@@ -1,4 +1,4 @@
-import type { Report } from "../core/types.js";
+import type { Report } from "../core/report/index.js";
 import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";

@@ -1,5 +1,6 @@
-import { groupTensors, sortTensors } from "../core/group.js";
-import type { Report, TensorReport } from "../core/types.js";
+import { groupTensors, sortTensors } from "../core/report/index.js";
+import type { Report } from "../core/report/index.js";
+import type { TensorReport } from "../core/storage/index.js";
 import { formatShape } from "./units.js";
 
 export interface Row {

@@ -1,5 +1,6 @@
 import { Chalk } from "chalk";
-import type { Report, TensorReport } from "../core/types.js";
+import type { Report } from "../core/report/index.js";
+import type { TensorReport } from "../core/storage/index.js";
 import { renderGrid, type Align } from "./grid.js";
 import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";

@@ -1,4 +1,4 @@
-import type { TrainingReport } from "../core/training.js";
+import type { TrainingReport } from "../core/budget/index.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
 /** The fine-tuning section, as labelled lines shared by the terminal and markdown renderers. */

@@ -34,6 +34,8 @@ export function describeHubFailure(status: number, errorCode: string | null, ctx
       return `${what} not found at revision ${JSON.stringify(ctx.revision)}`;
     case "DisabledRepo":
       return `${ctx.repo} has been disabled on ${ctx.endpoint}`;
+    default:
+      break;
   }
   if (status === 401) return ctx.hasToken ? `the Hub refused the token for ${what} (401): is it valid?` : `${what} needs authentication (401): pass a token with --token or HF_TOKEN`;
   if (status === 403) return `access to ${what} is forbidden (403)${ctx.hasToken ? " for this token" : ""}`;

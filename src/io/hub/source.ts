@@ -1,12 +1,13 @@
 import { modelInfo } from "@huggingface/hub";
 import pLimit from "p-limit";
-import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } from "../../core/checkpoint.js";
-import { readModelConfig } from "../../core/config.js";
-import { quantStatesNeeded } from "../../core/prequantized.js";
-import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/weight-files.js";
+import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } from "../../core/format/index.js";
+import { readModelConfig } from "../../core/format/index.js";
+import { quantStatesNeeded } from "../../core/storage/index.js";
+import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
 import { InputError, UsageError } from "../../core/errors.js";
-import { parseHeader } from "../../core/header.js";
-import type { Checkpoint, CheckpointFile, SafetensorsHeader } from "../../core/types.js";
+import { parseHeader } from "../../core/format/index.js";
+import type { Checkpoint, CheckpointFile } from "../../core/format/index.js";
+import type { SafetensorsHeader } from "../../core/format/index.js";
 import { MAX_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
 import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
@@ -117,7 +118,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   });
   const sha = typeof info.sha === "string" ? info.sha : "";
   if (!SHA.test(sha)) throw new HubError(`the Hub's answer for ${repo}@${options.revision} has no commit sha`);
-  const siblings = new Set(info.filePaths ?? []);
+  const siblings = new Set(filePathsOf(info, repo));
   await cache?.writeRef(repo, options.revision, sha).catch(() => {});
   const cached = sha === knownSha ? known : await cache?.readSnapshot(repo, sha, subfolder);
   if (cached !== undefined) return cacheHit(cached, sha);
@@ -289,4 +290,14 @@ function parseJson(text: string, name: string): unknown {
   } catch (error) {
     throw new InputError(`${name} is not valid JSON (${(error as Error).message})`);
   }
+}
+
+/** The listing of a revision lookup, checked: the answer comes from the network, whatever its types say. */
+function filePathsOf(info: { filePaths?: unknown }, repo: string): string[] {
+  const paths: unknown = info.filePaths;
+  if (paths === undefined) return [];
+  if (!Array.isArray(paths) || !paths.every((p): p is string => typeof p === "string")) {
+    throw new HubError(`the Hub's answer for ${repo} is not a model listing (siblings must be a list of file names)`);
+  }
+  return paths;
 }

@@ -1,17 +1,18 @@
 import { classifyTensors, type ClassifiedTensor } from "./classify.js";
-import { bytesOf, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
+import { bytesOf, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "../format/index.js";
 import { explainPrequantized, explainReport } from "./explain.js";
 import { detectPrequantized, type PackedWeight, type Prequantized } from "./prequantized.js";
 import { isQuantizingScheme, PLAIN_SCHEME_DTYPE, quantizedLayout } from "./schemes.js";
-import type { Checkpoint, Report, SimulationOptions, TensorInfo, TensorReport, Totals } from "./types.js";
-
-export const SCHEMA_VERSION = 1 as const;
+import type { Checkpoint } from "../format/index.js";
+import type { SimulationOptions } from "./schemes.js";
+import type { TensorInfo } from "../format/index.js";
+import type { StorageReport, TensorReport, Totals } from "./storage-report.js";
 
 /**
  * Simulates how a checkpoint is held in memory after `from_pretrained` under a storage scheme
  * (spec §2–§5) and returns the report every renderer draws from.
  */
-export function simulateScheme(original: Checkpoint, options: SimulationOptions): Report {
+export function simulateScheme(original: Checkpoint, options: SimulationOptions): StorageReport {
   // A checkpoint saved already quantized is audited as it is, or re-simulated from its logical shapes.
   const prequantized = detectPrequantized(original);
   const packed = prequantized.weights.length > 0;
@@ -37,9 +38,7 @@ export function simulateScheme(original: Checkpoint, options: SimulationOptions)
     tensors.push(...prequantized.weights.map(packedRow));
   }
   const totals = sumTotals(tensors);
-  const report: Report = {
-    schemaVersion: SCHEMA_VERSION,
-    kind: "report",
+  const report: StorageReport = {
     model: { source: original.source, files: original.files.map((f) => f.name), tensorCount: original.files.reduce((n, f) => n + f.header.tensors.length, 0) },
     scheme: {
       name: options.scheme ?? "stored",
@@ -51,7 +50,6 @@ export function simulateScheme(original: Checkpoint, options: SimulationOptions)
     totals,
     explanation: [],
     warnings,
-    checks: [],
   };
   if (packed) {
     report.sourceQuantization = { summary: prequantized.summary, packedWeights: prequantized.weights.length, formats: [...new Set(prequantized.weights.map((w) => w.format))] };

@@ -1,5 +1,5 @@
-import { EXIT } from "./errors.js";
-import type { Totals } from "./types.js";
+import { EXIT } from "../errors.js";
+import type { Totals } from "../storage/index.js";
 
 /** CI budget gates, each optional. */
 export interface Gates {

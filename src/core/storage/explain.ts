@@ -1,5 +1,6 @@
 import { FOUR_BIT } from "./schemes.js";
-import type { Report, TensorKind } from "./types.js";
+import type { StorageReport } from "./storage-report.js";
+import type { TensorKind } from "./classify.js";
 
 /** A count with thousands separators, as Python's `{:,}` prints it (PEFT's line, the explanations). */
 export const count = (n: number): string => n.toLocaleString("en-US");
@@ -21,7 +22,8 @@ const KIND_WORDS: Record<TensorKind, string> = {
  * Plain sentences, computed from this model's own figures, on why `sum(p.numel())` and the
  * trainable count shrink under a quantized load.
  */
-export function explainReport(report: Report): string[] {
+/** `adaptersOnly`: a LoRA/QLoRA run, where PEFT freezes the whole base model. */
+export function explainReport(report: StorageReport, adaptersOnly = false): string[] {
   const { scheme, totals } = report;
   const example = report.tensors.find((t) => t.quantized);
   if (example === undefined) return [];
@@ -57,7 +59,7 @@ export function explainReport(report: Report): string[] {
       `${count(experts.length)} MoE expert weights stay in ${experts[0]!.storedDtype}: transformers 5 fuses each layer's experts into 3-D parameters (and holds routers as bare parameters), which bitsandbytes does not quantize (bitsandbytes issue #1849); --experts linear simulates transformers 4, where each expert is an nn.Linear.`,
     );
   }
-  if (report.training !== undefined && report.training.mode !== "full") {
+  if (adaptersOnly) {
     lines.push("Quantized weights are frozen (bitsandbytes creates them with requires_grad=False), and PEFT freezes the rest of the base model too: only the adapters train.");
     return lines;
   }
@@ -71,7 +73,7 @@ export function explainReport(report: Report): string[] {
 }
 
 /** For a checkpoint saved already quantized: what was found, and what loading it as it is reports. */
-export function explainPrequantized(report: Report, asStored: boolean): string[] {
+export function explainPrequantized(report: StorageReport, asStored: boolean): string[] {
   const found = report.sourceQuantization;
   if (found === undefined) return explainReport(report);
   const lines = [`Saved already quantized: ${found.summary}.`];

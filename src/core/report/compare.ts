@@ -1,7 +1,9 @@
+import type { TrainingComponents, TrainingReport } from "../budget/index.js";
+import type { Checkpoint } from "../format/index.js";
+import type { SchemeName, SimulationOptions } from "../storage/index.js";
+import { simulateScheme } from "../storage/index.js";
+import type { StorageReport, Totals } from "../storage/index.js";
 import { groupKey, naturalOrder } from "./group.js";
-import { simulateScheme } from "./simulate.js";
-import type { TrainingComponents } from "./training.js";
-import type { Checkpoint, Report, SchemeName, SimulationOptions, Totals } from "./types.js";
 
 /** One column of a comparison: a scheme, with double quant for the 4-bit ones (`nf4+dq`). */
 export interface SchemeChoice {
@@ -35,7 +37,7 @@ export function fidelityRank(choice: SchemeChoice): number {
 export interface ComparisonRow {
   model: string;
   label: string;
-  scheme: Report["scheme"];
+  scheme: StorageReport["scheme"];
   totals: Totals;
   /** Total bytes (parameters and quantization state) × 8 per logical parameter. */
   bitsPerParameter: number;
@@ -57,15 +59,15 @@ export interface LayerComparison {
 }
 
 export interface ModelComparison {
-  model: Report["model"];
-  reports: Report[];
+  model: StorageReport["model"];
+  reports: SimulatedModel[];
 }
 
 /** The comparison report every renderer draws from; its JSON shape is part of the public contract. */
 export interface Comparison {
   schemaVersion: 1;
   kind: "comparison";
-  models: Array<Report["model"]>;
+  models: Array<StorageReport["model"]>;
   schemes: string[];
   rows: ComparisonRow[];
   perLayer?: LayerComparison[];
@@ -82,7 +84,10 @@ export interface ComparisonOptions {
 }
 
 /** How one model is simulated under one scheme: a plain load, or a fine-tuning run (--train). */
-export type Simulate = (checkpoint: Checkpoint, options: SimulationOptions) => Report;
+export type Simulate = (checkpoint: Checkpoint, options: SimulationOptions) => SimulatedModel;
+
+/** One model under one scheme: the storage report, with the fine-tuning section under --train. */
+export type SimulatedModel = StorageReport & { training?: TrainingReport };
 
 export function buildComparison(checkpoints: Checkpoint[], choices: SchemeChoice[], base: SimulationOptions, options: ComparisonOptions, simulate: Simulate = simulateScheme): Comparison {
   const models = compareSchemes(checkpoints, choices, base, simulate);

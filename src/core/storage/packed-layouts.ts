@@ -1,8 +1,9 @@
 // How each format lays a weight out on disk, and what transformers holds after loading it as it is.
-import { bytesOf, DTYPE_BITS } from "./dtypes.js";
-import { InputError } from "./errors.js";
+import { bytesOf, DTYPE_BITS } from "../format/index.js";
+import { InputError } from "../errors.js";
 import { fourBitStateBytes, INT8 } from "./schemes.js";
-import type { ModelConfig, TensorInfo } from "./types.js";
+import type { ModelConfig } from "../format/index.js";
+import type { TensorInfo } from "../format/index.js";
 
 /** What bitsandbytes names the tensor holding a 4-bit weight's quant-state JSON: `X.weight.quant_state.bitsandbytes__nf4`. */
 export const QUANT_STATE_MARKER = ".quant_state.bitsandbytes__";

@@ -1,5 +1,24 @@
 import { torchDtypeFromConfig } from "./dtypes.js";
-import type { ModelConfig, QuantizationConfig } from "./types.js";
+import type { TorchDtype } from "./dtypes.js";
+
+/** What config.json says that changes the figures (spec §2, §3). */
+export interface ModelConfig {
+  modelType?: string;
+  tieWordEmbeddings?: boolean;
+  vocabSize?: number;
+  /** config.json's `dtype` (transformers 5) or `torch_dtype` (older configs). */
+  dtype?: TorchDtype;
+  hiddenSize?: number;
+  /** config.json's `quantization_config`, for checkpoints saved already quantized. */
+  quantization?: QuantizationConfig;
+}
+
+export interface QuantizationConfig {
+  /** `quant_method`: bitsandbytes, gptq, awq, fp8, compressed-tensors, mxfp4, … */
+  method?: string;
+  bits?: number;
+  groupSize?: number;
+}
 
 /**
  * Picks from a parsed config.json what changes the figures. Multimodal configs keep the language

@@ -1,4 +1,4 @@
-import type { TensorReport } from "./types.js";
+import type { TensorReport } from "../storage/index.js";
 
 /** Tensors whose names differ only by layer indices and whose figures are equal, drawn as one row. */
 export interface TensorGroup {

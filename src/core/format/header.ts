@@ -1,6 +1,24 @@
 import { DTYPE_BITS, isDtype, type Dtype } from "./dtypes.js";
-import { HeaderError } from "./errors.js";
-import type { SafetensorsHeader, TensorInfo } from "./types.js";
+import { HeaderError } from "../errors.js";
+
+/** One tensor entry of a safetensors header. */
+export interface TensorInfo {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  dataOffsets: [number, number];
+  /** numel: the product of the shape (1 for a scalar). */
+  elements: number;
+}
+
+export interface SafetensorsHeader {
+  tensors: TensorInfo[];
+  metadata: Record<string, string> | null;
+  /** Length of the header JSON, without the 8-byte prefix. */
+  headerBytes: number;
+  /** Length of the data region the offsets describe. */
+  dataBytes: number;
+}
 
 /** The 8-byte little-endian length that opens every safetensors file. */
 export const LENGTH_PREFIX_BYTES = 8;

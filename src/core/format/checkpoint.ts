@@ -1,5 +1,24 @@
-import { InputError } from "./errors.js";
-import type { Checkpoint, CheckpointFile, ModelConfig } from "./types.js";
+import { InputError } from "../errors.js";
+import type { SafetensorsHeader } from "./header.js";
+import type { ModelConfig } from "./config.js";
+
+export interface CheckpointFile {
+  /** Name as the user or the repo knows it (relative path or repo file name). */
+  name: string;
+  header: SafetensorsHeader;
+  /**
+   * Contents of small tensors read from the data region when it is present: bitsandbytes'
+   * `*.quant_state.bitsandbytes__*` JSON blobs, which hold a packed weight's original shape.
+   */
+  blobs?: Record<string, Uint8Array>;
+}
+
+/** A model as the sources hand it to the core: parsed headers and the config, no IO left. */
+export interface Checkpoint {
+  source: string;
+  files: CheckpointFile[];
+  config: ModelConfig | null;
+}
 
 /** `model.safetensors.index.json`: which shard holds each tensor. */
 export interface ShardIndex {

@@ -1,9 +1,11 @@
-import { classifyTensors, type ClassifiedTensor } from "./classify.js";
-import { bytesOf, TORCH_DTYPES, TORCH_NAME, type Dtype, type TorchDtype } from "./dtypes.js";
-import { UsageError } from "./errors.js";
-import { count, explainReport } from "./explain.js";
-import { logicalCheckpoint, simulateScheme, sumTotals } from "./simulate.js";
-import { QUANT_STORAGE, type Checkpoint, type ExpertLayout, type Report, type SimulationOptions, type TensorReport } from "./types.js";
+import { classifyTensors, type ClassifiedTensor } from "../storage/index.js";
+import { bytesOf, TORCH_DTYPES, TORCH_NAME, type Dtype, type TorchDtype } from "../format/index.js";
+import { UsageError } from "../errors.js";
+import { count, explainReport } from "../storage/index.js";
+import { logicalCheckpoint, simulateScheme, sumTotals } from "../storage/index.js";
+import { QUANT_STORAGE, type ExpertLayout, type SimulationOptions } from "../storage/index.js";
+import { type Checkpoint } from "../format/index.js";
+import type { StorageReport, TensorReport } from "../storage/index.js";
 
 export const TRAIN_MODES = ["full", "lora", "qlora"] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
@@ -56,6 +58,9 @@ export interface TrainingComponents {
   total: number;
 }
 
+/** A storage report with the fine-tuning section. */
+export type TrainedReport = StorageReport & { training: TrainingReport };
+
 export interface TrainingReport {
   mode: TrainMode;
   optimizer: OptimizerName;
@@ -74,7 +79,7 @@ export interface TrainingReport {
  * Memory of a fine-tuning run before activations: the base model as loaded (spec §2–§5), then what
  * training adds per trainable parameter (spec §8).
  */
-export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationOptions, training: TrainingOptions): Report {
+export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationOptions, training: TrainingOptions): TrainedReport {
   const fourBit = simulation.scheme === "fp4" || simulation.scheme === "nf4";
   if (training.mode === "full" && simulation.scheme !== null && !["fp32", "fp16", "bf16"].includes(simulation.scheme)) {
     throw new UsageError(`--train full trains every weight: --scheme ${simulation.scheme} weights cannot be trained (use lora or qlora)`);
@@ -123,7 +128,7 @@ export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationO
   components.total = components.frozenWeights + components.quantizationState + components.trainableWeights + components.gradients + components.optimizerState + components.masterWeights;
 
   const allParameters = base.reduce((s, t) => s + peftCount(t, simulation), 0) + (training.mode === "full" ? 0 : trainableParameters);
-  report.training = {
+  const trainingReport: TrainingReport = {
     mode: training.mode,
     optimizer: training.optimizer,
     mixedPrecision: training.mixedPrecision,
@@ -139,8 +144,8 @@ export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationO
       ...(training.mixedPrecision && computeDtype !== undefined ? [`Mixed precision: trainable weights and gradients in ${TORCH_NAME[computeDtype]}, fp32 master weights, fp32 optimizer states.`] : []),
     ],
   };
-  report.explanation = explainReport(report);
-  return report;
+  report.explanation = explainReport(report, training.mode !== "full");
+  return { ...report, training: trainingReport };
 }
 
 /** PEFT's prepare_model_for_kbit_training casts 16-bit parameters that are not 4-bit packed to float32. */
@@ -226,7 +231,7 @@ function peftCount(t: TensorReport, simulation: SimulationOptions): number {
   return t.storedElements * 2 * itemsize;
 }
 
-function mixedPrecisionDtype(report: Report): Dtype {
+function mixedPrecisionDtype(report: StorageReport): Dtype {
   const loaded = report.tensors.find((t) => t.trainable)?.storedDtype;
   return loaded === "float16" ? "F16" : "BF16";
 }

@@ -1,4 +1,9 @@
-import type { Checkpoint, ModelConfig, TensorInfo, TensorKind } from "./types.js";
+import type { Checkpoint } from "../format/index.js";
+import type { ModelConfig } from "../format/index.js";
+import type { TensorInfo } from "../format/index.js";
+
+export const TENSOR_KINDS = ["linear", "expert", "router", "embedding", "output-head", "norm", "bias", "buffer", "other"] as const;
+export type TensorKind = (typeof TENSOR_KINDS)[number];
 
 /** A tensor with what the model makes of it. */
 export interface ClassifiedTensor {

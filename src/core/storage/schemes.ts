@@ -1,5 +1,37 @@
-import { bytesOf, DTYPE_BITS, TORCH_DTYPES, TORCH_NAME, type Dtype } from "./dtypes.js";
-import { QUANT_STORAGE, type QuantStorage, type SchemeName } from "./types.js";
+import { bytesOf, DTYPE_BITS, TORCH_DTYPES, TORCH_NAME, type Dtype } from "../format/index.js";
+import type { TorchDtype } from "../format/index.js";
+
+export const SCHEME_NAMES = ["fp32", "fp16", "bf16", "int8", "fp4", "nf4"] as const;
+export type SchemeName = (typeof SCHEME_NAMES)[number];
+
+export interface SimulationOptions {
+  /** null: the checkpoint as stored, nothing converted. */
+  scheme: SchemeName | null;
+  doubleQuant: boolean;
+  /** `bnb_4bit_quant_storage`: the dtype 4-bit values are packed into. */
+  quantStorage: QuantStorage;
+  /** Load dtype for the tensors that stay unquantized (spec §3). */
+  torchDtype: TorchDtype | "auto";
+  /** `llm_int8_skip_modules`; null keeps transformers' default list (the output head). */
+  skipModules: string[] | null;
+  /**
+   * MoE expert weights stored per expert (`experts.0.w1.weight`): "fused" as transformers 5 holds
+   * them (3-D parameters bitsandbytes does not quantize), "linear" as transformers 4's nn.Linear list.
+   */
+  experts: ExpertLayout;
+}
+
+export const EXPERT_LAYOUTS = ["fused", "linear"] as const;
+export type ExpertLayout = (typeof EXPERT_LAYOUTS)[number];
+
+export const QUANT_STORAGE = {
+  uint8: "U8",
+  int8: "I8",
+  float16: "F16",
+  bfloat16: "BF16",
+  float32: "F32",
+} as const satisfies Record<string, Dtype>;
+export type QuantStorage = keyof typeof QUANT_STORAGE;
 
 /** How one weight is held after a quantized load: the parameter and its quantization state. */
 export interface QuantizedLayout {

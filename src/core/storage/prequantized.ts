@@ -1,7 +1,9 @@
-import type { Dtype } from "./dtypes.js";
-import { InputError } from "./errors.js";
+import type { Dtype } from "../format/index.js";
+import { InputError } from "../errors.js";
 import { bnb4, bnb8, compressedTensors, fp8, gptqOrAwq, mxfp4, QUANT_STATE_MARKER, type Located, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
-import type { Checkpoint, ModelConfig, TensorInfo } from "./types.js";
+import type { Checkpoint } from "../format/index.js";
+import type { ModelConfig } from "../format/index.js";
+import type { TensorInfo } from "../format/index.js";
 
 export { QUANT_FORMATS, QUANT_STATE_MARKER, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
 

@@ -1,0 +1,11 @@
+/**
+ * format — the safetensors format and nothing else: dtypes and their sizes, the strict header
+ * parser, shard indexes and checkpoint assembly, which weight files a folder or repo loads, and
+ * what config.json says. Takes bytes and parsed JSON, never paths or URLs.
+ * May import: ../errors only. The bottom area: every other area may import it.
+ */
+export { assembleCheckpoint, checkShardName, parseShardIndex, type Checkpoint, type CheckpointFile, type ShardIndex } from "./checkpoint.js";
+export { readModelConfig, type ModelConfig, type QuantizationConfig } from "./config.js";
+export { bytesOf, DTYPE_BITS, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
+export { LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, parseHeader, parseHeaderLength, type SafetensorsHeader, type TensorInfo } from "./header.js";
+export { MODEL_FILES, planWeightFiles, type WeightPlan } from "./weight-files.js";

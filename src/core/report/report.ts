@@ -1,0 +1,39 @@
+import type { TrainingReport } from "../budget/index.js";
+import type { StorageReport } from "../storage/index.js";
+import type { Check } from "./checks.js";
+
+export const SCHEMA_VERSION = 1 as const;
+
+/** The audit's public result: what the JSON renderer writes and every other renderer draws. */
+export interface Report extends StorageReport {
+  schemaVersion: typeof SCHEMA_VERSION;
+  kind: "report";
+  /** CI budget checks (--max-memory, --max-params, --min-trainable); empty without gates. */
+  checks: Check[];
+  /** With --train: what fine-tuning adds (absent otherwise). */
+  training?: TrainingReport;
+}
+
+/** Sections computed beside the storage simulation. */
+export interface ReportSections {
+  checks: Check[];
+  training?: TrainingReport | undefined;
+}
+
+/** Puts a report together in the contract's key order (schema/report.schema.json). */
+export function assembleReport(storage: StorageReport, sections: ReportSections): Report {
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    kind: "report",
+    model: storage.model,
+    scheme: storage.scheme,
+    tensors: storage.tensors,
+    totals: storage.totals,
+    explanation: storage.explanation,
+    warnings: storage.warnings,
+    checks: sections.checks,
+  };
+  if (storage.sourceQuantization !== undefined) report.sourceQuantization = storage.sourceQuantization;
+  if (sections.training !== undefined) report.training = sections.training;
+  return report;
+}

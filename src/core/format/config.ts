@@ -11,6 +11,8 @@ export interface ModelConfig {
   hiddenSize?: number;
   /** config.json's `quantization_config`, for checkpoints saved already quantized. */
   quantization?: QuantizationConfig;
+  /** The whole parsed config.json, for readers of more of it (the attention layout for `fit`). */
+  json?: Record<string, unknown>;
 }
 
 export interface QuantizationConfig {
@@ -48,6 +50,7 @@ export function readModelConfig(json: unknown): ModelConfig {
     if (typeof group === "number") quantization.groupSize = group;
     config.quantization = quantization;
   }
+  if (Object.keys(root).length > 0) config.json = root;
   return config;
 }
 

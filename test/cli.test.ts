@@ -39,11 +39,11 @@ describe("qaudit <path>", () => {
     expect(r.stdout).not.toMatch(ANSI);
   });
 
-  it("--json: the schemaVersion 1 contract on stdout alone", async () => {
+  it("--json: the schemaVersion 2 contract on stdout alone", async () => {
     const r = await runCli(["fixtures/falcon-7b-ft", "--scheme", "nf4", "--json"]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
     expect(report.model).toEqual({ source: "fixtures/falcon-7b-ft", files: ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"], tensorCount: 1 + 2 + 32 * 6 });
     expect(report.scheme).toMatchObject({ name: "nf4", doubleQuant: false, torchDtype: "bfloat16" });
     expect(report.totals).toMatchObject({ logicalParameters: 6_921_725_248, reportedParameters: 3_608_749_376, trainableParameters: 295_773_504 });

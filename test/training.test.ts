@@ -140,7 +140,7 @@ describe("CLI --train", () => {
     [["--train", "qlora", "--scheme", "int8"], /--train qlora needs a 4-bit --scheme/],
     [["--optimizer", "adamw"], /--optimizer goes with --train/],
     [["--train", "lora", "--target-modules", "nope"], /--target-modules: nope match no module/],
-    [["--train", "lora", "--lora-r", "0"], /--lora-r takes a whole number of at least 1/],
+    [["--train", "lora", "--lora-r", "0"], /--lora-r takes a whole number from 1/],
   ])("usage errors %j", async (args, message) => {
     const r = await runMain(["fixtures/opt-350m", ...args]);
     expect(r.code).toBe(2);

@@ -1,12 +1,12 @@
 import { stat } from "node:fs/promises";
 import cliProgress from "cli-progress";
-import { UsageError } from "../core/errors.js";
 import type { Checkpoint } from "../core/format/index.js";
 import { isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
 import { DEFAULT_RETRY } from "../io/hub/http.js";
 import { resolveHubSettings } from "../io/hub/settings.js";
 import { loadLocalCheckpoint } from "../io/local.js";
 import type { CliIo } from "./io.js";
+import { parseWholeNumber } from "./options.js";
 
 /** Options of the model source, as commander hands them over. */
 export interface RawSourceOptions {
@@ -26,6 +26,10 @@ const PROGRESS_DELAY_MS = 400;
 
 /** Local path when one exists, otherwise a Hub model id. */
 export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: CliIo): Promise<Checkpoint> {
+  // Checked whatever the input kind, so a bad value fails the same way for a file and a Hub id.
+  const concurrency = parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 });
+  // A day at most: Node's timers take at most 2^31 − 1 ms.
+  const timeoutMs = raw.timeout === undefined ? DEFAULT_RETRY.timeoutMs : parseWholeNumber(raw.timeout, "--timeout", { min: 1, max: 86_400 }) * 1000;
   const url = parseHubUrl(given);
   const model = url?.repo ?? given;
   const local =
@@ -37,8 +41,6 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
   if (local || !isRepoId(model)) return loadLocalCheckpoint(model);
 
   const settings = await resolveHubSettings(io.env, { ...(raw.token === undefined ? {} : { token: raw.token }), cache: raw.cache !== false });
-  const concurrency = positiveInteger(raw.concurrency ?? "32", "--concurrency");
-  const timeoutMs = raw.timeout === undefined ? DEFAULT_RETRY.timeoutMs : positiveInteger(raw.timeout, "--timeout") * 1000;
   const started = Date.now();
   let bar: cliProgress.SingleBar | undefined;
   // huggingface_hub's switches: HF_HUB_OFFLINE=1 means --offline, HF_HUB_DISABLE_PROGRESS_BARS=1 no bar.
@@ -75,7 +77,4 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
   }
 }
 
-function positiveInteger(value: string, flag: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} takes a whole number of at least 1, not ${JSON.stringify(value)}`);
-  return Number(value);
-}
+

@@ -8,7 +8,9 @@ import { runCompare, type RawCompareOptions } from "./compare.js";
 import type { CliIo } from "./io.js";
 import type { RawSourceOptions } from "./load.js";
 import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
-import { OPTIMIZERS, TRAIN_MODES } from "../core/budget/index.js";
+import { ATTENTION_IMPLEMENTATIONS, ENGINES, KV_DTYPES, OPTIMIZERS, TRAIN_MODES } from "../core/budget/index.js";
+import { runFit } from "./fit.js";
+import type { RawFitOptions } from "./fit-options.js";
 import { TORCH_DTYPES } from "../core/format/index.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -55,6 +57,25 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     exitCode = await runCompare(models, raw, io);
   });
 
+  const fit = program
+    .command("fit")
+    .description("will it fit: weights, KV cache, activations and overhead on a GPU, per engine")
+    .argument("<model>", "a local path or Hub model id (config.json is required)")
+    .addOption(new Option("--scheme <name>", "storage scheme to simulate (default: the checkpoint as stored)").choices(SCHEME_NAMES))
+    .option("--double-quant", "4-bit with double quantization (bnb_4bit_use_double_quant)");
+  addSimulationOptions(fit);
+  addFitOptions(fit);
+  fit.option("--max-memory <size>", "CI gate: the fit total at most (5GiB, 4.5GB); exit 5 when over");
+  addTrainingOptions(fit);
+  fit
+    .addOption(new Option("--attention <impl>", "attention implementation: eager materialises scores (default sdpa)").choices(ATTENTION_IMPLEMENTATIONS))
+    .option("--gradient-checkpointing", "--train: recompute activations in backward")
+    .option("--explain", "print the KV-cache arithmetic with this model's numbers");
+  addOutputOptions(fit);
+  addSourceOptions(fit).action(async (model: string, raw: RawAuditOptions & RawSourceOptions & RawTrainingOptions & RawFitOptions) => {
+    exitCode = await runFit(model, raw, io);
+  });
+
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -83,6 +104,23 @@ function addTrainingOptions(command: Command): Command {
     .option("--target-modules <names>", "modules to adapt (q_proj,v_proj) or all-linear; default: PEFT's for the model type")
     .addOption(new Option("--adapter-dtype <dtype>", "dtype of the LoRA adapters (default fp32)").choices(Object.keys(TORCH_DTYPES)))
     .option("--no-prepare-kbit", "qlora: skip prepare_model_for_kbit_training's cast of 16-bit parameters to fp32");
+}
+
+function addFitOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--engine <name>", "inference engine whose cache layout to use (default transformers)").choices(ENGINES))
+    .option("--context <tokens>", "tokens per sequence (8192, 32k); default: the model's maximum from config.json")
+    .option("--batch <n>", "concurrent sequences (batch size, vLLM max_num_seqs, llama.cpp --parallel); default 1")
+    .option("--kv-dtype <type>", `cache element type: ${KV_DTYPES.join(", ")}; llama.cpp takes K,V (q8_0,q4_0)`)
+    .option("--tp <n>", "tensor-parallel GPUs (vllm, llama.cpp)")
+    .option("--gpu <name|size>", "a GPU from the catalogue (H100, RTX-4090, …) or a size (24GiB)")
+    .option("--gpu-util <fraction>", "vllm: gpu_memory_utilization (default 0.9)")
+    .option("--kv-cache-memory <size>", "vllm: the KV pool as given (kv_cache_memory_bytes), skipping the estimate")
+    .option("--block-size <tokens>", "vllm: tokens per KV block (default 16)")
+    .option("--max-batched-tokens <n>", "vllm: max_num_batched_tokens (default 8192, 16384 on ≥ 70 GiB GPUs but A100)")
+    .option("--ubatch <n>", "llama.cpp: physical batch (default 512)")
+    .option("--swa-full", "llama.cpp: full-size cache for sliding-window layers")
+    .option("--kv-unified", "llama.cpp: one cache shared by all sequences (llama-server's default with 4 slots)");
 }
 
 function addOutputOptions(command: Command): Command {

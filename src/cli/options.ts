@@ -156,8 +156,7 @@ export function toTrainingOptions(raw: RawTrainingOptions): (Omit<TrainingOption
   if (mode === "full" && (raw.loraR !== undefined || raw.targetModules !== undefined || raw.adapterDtype !== undefined)) {
     throw new UsageError("--lora-r, --target-modules and --adapter-dtype go with --train lora or qlora");
   }
-  const r = raw.loraR === undefined ? 8 : Number(raw.loraR);
-  if (!Number.isSafeInteger(r) || r < 1) throw new UsageError(`--lora-r takes a whole number of at least 1, not ${JSON.stringify(raw.loraR)}`);
+  const r = raw.loraR === undefined ? 8 : parseWholeNumber(raw.loraR, "--lora-r", { min: 1 });
   const targets = raw.targetModules === undefined ? undefined : raw.targetModules.trim() === "all-linear" ? ("all-linear" as const) : parseNames(raw.targetModules, "--target-modules");
   return {
     mode,
@@ -174,4 +173,18 @@ function parseNames(value: string, flag: string): string[] {
   const names = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
   if (names.length === 0) throw new UsageError(`${flag} needs at least one module name`);
   return names;
+}
+
+/**
+ * A whole number written in decimal digits (`16`, `4096`), within bounds: the one parser for every
+ * numeric option, so `0x10`, `1e3`, `abc`, `-1` and values past 2^53 are refused the same way.
+ */
+export function parseWholeNumber(text: string, flag: string, bounds: { min: number; max?: number }): number {
+  const trimmed = text.trim();
+  const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
+  const value = /^\d{1,16}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < bounds.min || value > max) {
+    throw new UsageError(`${flag} takes a whole number from ${bounds.min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}, not ${JSON.stringify(text)}`);
+  }
+  return value;
 }

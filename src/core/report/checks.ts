@@ -18,9 +18,10 @@ export interface Check {
   passed: boolean;
 }
 
-export function runChecks(totals: Totals, gates: Gates): Check[] {
+/** `memoryBytes`: what --max-memory limits; the fit total when `fit` computed one. */
+export function runChecks(totals: Totals, gates: Gates, memoryBytes: number = totals.totalBytes): Check[] {
   const checks: Check[] = [];
-  if (gates.maxMemory !== undefined) checks.push(upTo("max-memory", gates.maxMemory, totals.totalBytes));
+  if (gates.maxMemory !== undefined) checks.push(upTo("max-memory", gates.maxMemory, memoryBytes));
   if (gates.maxParams !== undefined) checks.push(upTo("max-params", gates.maxParams, gates.logical === true ? totals.logicalParameters : totals.reportedParameters));
   if (gates.minTrainable !== undefined) {
     checks.push({ name: "min-trainable", limit: gates.minTrainable, actual: totals.trainableParameters, passed: totals.trainableParameters >= gates.minTrainable });

@@ -4,6 +4,7 @@ import type { SchemeName, SimulationOptions } from "../storage/index.js";
 import { simulateScheme } from "../storage/index.js";
 import type { StorageReport, Totals } from "../storage/index.js";
 import { groupKey, naturalOrder } from "./group.js";
+import { SCHEMA_VERSION } from "./report.js";
 
 /** One column of a comparison: a scheme, with double quant for the 4-bit ones (`nf4+dq`). */
 export interface SchemeChoice {
@@ -65,7 +66,7 @@ export interface ModelComparison {
 
 /** The comparison report every renderer draws from; its JSON shape is part of the public contract. */
 export interface Comparison {
-  schemaVersion: 1;
+  schemaVersion: typeof SCHEMA_VERSION;
   kind: "comparison";
   models: Array<StorageReport["model"]>;
   schemes: string[];
@@ -93,7 +94,7 @@ export function buildComparison(checkpoints: Checkpoint[], choices: SchemeChoice
   const models = compareSchemes(checkpoints, choices, base, simulate);
   const rows = comparisonRows(models, options.maxMemory);
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     kind: "comparison",
     models: models.map((m) => m.model),
     schemes: choices.map(schemeLabel),

@@ -1,8 +1,9 @@
-import type { TrainingReport } from "../budget/index.js";
+import type { FitReport, TrainingReport } from "../budget/index.js";
 import type { StorageReport } from "../storage/index.js";
 import type { Check } from "./checks.js";
 
-export const SCHEMA_VERSION = 1 as const;
+/** 2: `fit` (qaudit fit) and `error` (qaudit error) sections. */
+export const SCHEMA_VERSION = 2 as const;
 
 /** The audit's public result: what the JSON renderer writes and every other renderer draws. */
 export interface Report extends StorageReport {
@@ -12,12 +13,15 @@ export interface Report extends StorageReport {
   checks: Check[];
   /** With --train: what fine-tuning adds (absent otherwise). */
   training?: TrainingReport;
+  /** `qaudit fit`: the whole memory budget on a GPU. */
+  fit?: FitReport;
 }
 
 /** Sections computed beside the storage simulation. */
 export interface ReportSections {
   checks: Check[];
   training?: TrainingReport | undefined;
+  fit?: FitReport | undefined;
 }
 
 /** Puts a report together in the contract's key order (schema/report.schema.json). */
@@ -35,5 +39,6 @@ export function assembleReport(storage: StorageReport, sections: ReportSections)
   };
   if (storage.sourceQuantization !== undefined) report.sourceQuantization = storage.sourceQuantization;
   if (sections.training !== undefined) report.training = sections.training;
+  if (sections.fit !== undefined) report.fit = sections.fit;
   return report;
 }

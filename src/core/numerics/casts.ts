@@ -1,0 +1,39 @@
+/**
+ * Rounding fp32 values to binary16 and bfloat16, round to nearest even (spec quantization-error §5).
+ * Works on the fp32 bit pattern, so it does not depend on the runtime having Math.f16round.
+ */
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+/** fp16(x): overflow to ±inf from 65520, subnormals on the 2^-24 grid, 2^-25 (a tie) to 0. */
+export function toHalf(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  const a = Math.abs(x);
+  const sign = x < 0 || Object.is(x, -0) ? -1 : 1;
+  if (a >= 65_520) return sign * Infinity;
+  if (a < 2 ** -14) return sign * roundHalfEven(a * 2 ** 24) * 2 ** -24;
+  scratch[0] = a;
+  const exponent = ((scratchBits[0]! >>> 23) & 0xff) - 127;
+  const ulp = 2 ** (exponent - 10);
+  return sign * roundHalfEven(a / ulp) * ulp;
+}
+
+/** bf16(x): `(u + 0x7FFF + ((u >> 16) & 1)) >> 16`, NaN kept NaN. */
+export function toBfloat16(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  scratch[0] = x;
+  const u = scratchBits[0]!;
+  scratchBits[0] = (((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16) >>> 0;
+  return scratch[0];
+}
+
+/** Round half to even of a non-negative double (CUDA's __float2int_rn, torch.round). */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Signed round half to even. */
+export function roundHalfEvenSigned(v: number): number {
+  return v < 0 ? -roundHalfEven(-v) : roundHalfEven(v);
+}

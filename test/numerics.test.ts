@@ -1,0 +1,240 @@
+// bitsandbytes' algorithms, checked against the reference figures of the quantization-error notes
+// (each computed by hand or with the stated rules, not by qaudit).
+import { createHash } from "node:crypto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { toBfloat16, toHalf } from "../src/core/numerics/casts.js";
+import { dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
+import { decodeValues } from "../src/core/numerics/decode.js";
+import { emptySums, errorFigures, type ErrorSums } from "../src/core/numerics/metrics.js";
+import { absmaxOffset, blockAbsmax, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "../src/core/numerics/quantize.js";
+import { gaussian } from "./values.js";
+
+const f = Math.fround;
+const block = Float32Array.from({ length: 64 }, (_, k) => (k - 32) / 64);
+const hex = (nibbles: number[]): string => nibbles.map((n) => n.toString(16)).join("");
+
+/** Relative agreement to 1e-9 (the notes give doubles; sums may differ in the last bits). */
+function close(actual: number | null, expected: number): void {
+  expect(actual).not.toBeNull();
+  expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(1e-9 * Math.abs(expected));
+}
+
+function run(measure: (sums: ErrorSums) => void) {
+  const sums = emptySums();
+  measure(sums);
+  return { sums, figures: errorFigures(sums) };
+}
+
+function toBf16Bytes(values: Float32Array): Uint8Array {
+  const bits = new Uint32Array(values.buffer.slice(0));
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = bits[i]! >>> 16;
+  return new Uint8Array(out.buffer);
+}
+
+describe("code books", () => {
+  it("NF4 thresholds are the fp32 midpoints of adjacent codes", () => {
+    for (let j = 0; j < 15; j++) expect(NF4_THRESHOLDS[j]).toBe(f((NF4_CODE[j]! + NF4_CODE[j + 1]!) / 2));
+  });
+  it("FP4 codes and the kernel's literal thresholds as fp32", () => {
+    expect([...FP4_CODE.slice(0, 8)]).toEqual([0, 0.0052083334885537624, 0.6666666865348816, 1.0, 0.3333333432674408, 0.5, 0.1666666716337204, 0.25]);
+    expect(Object.is(FP4_CODE[8], -0)).toBe(true);
+    expect([...FP4_THRESHOLDS]).toEqual([0.0026041700039058924, 0.0859375, 0.2083333283662796, 0.2916666567325592, 0.4166666865348816, 0.5833330154418945, 0.8333333134651184]);
+  });
+  it("the signed dynamic map: spot values and its SHA-256", () => {
+    const map = signedDynamicMap();
+    expect(map).toHaveLength(256);
+    expect([map[0], map[127], map[128], map[254], map[255]]).toEqual([-0.992968738079071, 0.0, 5.500000384017767e-7, 0.992968738079071, 1.0]);
+    const digest = createHash("sha256").update(new Uint8Array(map.buffer)).digest("hex");
+    expect(digest).toBe("e732639a65f497b4ad684bb166a4467708255edd5207757de8b8f0c7e1fda89c");
+    expect(dynamicMapMidpoints()).toHaveLength(255);
+  });
+});
+
+describe("one 64-value block, x_k = (k − 32)/64 (notes §8.1)", () => {
+  const s = [...block].map((x) => f(x * f(1 / 0.5)));
+  it("NF4 nibbles and metrics", () => {
+    expect(hex(s.map(nf4Nibble))).toBe("000001111111122222333344455566677788999aaabbbccccddddeeeeeeeffff");
+    const { sums, figures } = run((sums) => measureFourBit(block, "nf4", "F32", sums));
+    expect(sums.sumSquares).toBe(5.3359375);
+    close(sums.sumSquaredError, 0.046111219832645114);
+    close(figures.rmse, 0.026841903991428773);
+    close(figures.meanAbsError, 0.02056722721317783);
+    close(figures.maxAbsError, 0.07377859950065613);
+    close(figures.sqnrDb, 20.63404122775452);
+  });
+  it("FP4 nibbles and metrics", () => {
+    expect(hex(s.map(fp4Nibble))).toBe("bbbbbbaaaaaaaadddddccccfffeeee9901166667774444555552222222233333");
+    const { sums, figures } = run((sums) => measureFourBit(block, "fp4", "F32", sums));
+    close(sums.sumSquaredError, 0.06811522804976934);
+    close(figures.rmse, 0.032623617798730506);
+    close(figures.meanAbsError, 0.025553384635713883);
+    expect(figures.maxAbsError).toBe(0.078125);
+    close(figures.sqnrDb, 18.93966519056747);
+  });
+  it("stored as BF16, x̂ cast back to BF16", () => {
+    const x = decodeValues(toBf16Bytes(block), "BF16");
+    expect([...x]).toEqual([...block]); // exact in bf16
+    const nf4 = run((sums) => measureFourBit(x, "nf4", "BF16", sums)).figures;
+    close(nf4.sqnrDb, 20.616717333162086);
+    expect(nf4.maxAbsError).toBe(0.07421875);
+    close(run((sums) => measureFourBit(x, "fp4", "BF16", sums)).figures.sqnrDb, 18.965672504235553);
+  });
+  it("as one int8 row", () => {
+    const { figures } = run((sums) => measureInt8(block, 64, sums));
+    close(figures.rmse, 0.001137626986948943);
+    close(figures.maxAbsError, 0.0019685029983520508);
+    close(figures.sqnrDb, 48.09030988243245);
+  });
+});
+
+describe("short tail: §8.1's block then [0.01, −0.02, 0.03] (§8.2)", () => {
+  const x = Float32Array.from([...block, 0.01, -0.02, 0.03]);
+  it("block 1's absmax, nibbles and x̂", () => {
+    const { absmax } = blockAbsmax(x);
+    expect(absmax[1]).toBe(0.029999999329447746);
+    const inv = f(1 / absmax[1]!);
+    const scaled = [0.01, -0.02, 0.03].map((v) => f(f(v) * inv));
+    expect(scaled).toEqual([0.3333333432674408, -0.6666666865348816, 1.0]);
+    expect(scaled.map(nf4Nibble)).toEqual([11, 1, 15]);
+    expect(scaled.map(fp4Nibble)).toEqual([0b0100, 0b1010, 0b0011]);
+    expect(scaled.map((v) => f(NF4_CODE[nf4Nibble(v)]! * absmax[1]!))).toEqual([0.010137457400560379, -0.020885784178972244, 0.029999999329447746]);
+  });
+  it("whole-tensor SQNR", () => {
+    close(run((sums) => measureFourBit(x, "nf4", "F32", sums)).figures.sqnrDb, 20.635104867750872);
+    close(run((sums) => measureFourBit(x, "fp4", "F32", sums)).figures.sqnrDb, 18.940804507695486);
+  });
+  it("with double quantization (§8.5)", () => {
+    const { absmax } = blockAbsmax(x);
+    const offset = absmaxOffset(absmax);
+    expect(offset).toBe(0.26499998569488525);
+    expect([...doubleQuantize(absmax, offset)]).toEqual([0.5, 0.03165231645107269]);
+    const { figures } = run((sums) => measureFourBit(x, "nf4", "F32", sums, doubleQuantize(absmax, offset)));
+    close(figures.sqnrDb, 20.63448739987075);
+    close(figures.meanAbsError, 0.01971174290042315);
+  });
+});
+
+describe("ties and FP4 literals (§8.3: one block with x_0 = 1, so s = x)", () => {
+  it.each([
+    [0.03979014977812767, 0b0111, 0b0001],
+    [-0.045525018125772476, 0b0110, 0b1001],
+    [0.0859375, 0b1000, 0b0001],
+    [-0.0859375, 0b0110, 0b1001],
+    [0.5833332538604736, 0b1101, 0b0010],
+    [-0.0010000000474974513, 0b0111, 0b1000],
+  ])("s = %f → NF4 %i, FP4 %i", (s, nf4, fp4) => {
+    expect(nf4Nibble(s)).toBe(nf4);
+    expect(fp4Nibble(s)).toBe(fp4);
+  });
+});
+
+describe("all-zero block (§8.4)", () => {
+  it("NF4 nibble 0 (−1.0) times absmax 0: error 0, SQNR null", () => {
+    const zeros = new Float32Array(64);
+    expect(nf4Nibble(f(0 * f(1 / 0)))).toBe(0);
+    const { figures } = run((sums) => measureFourBit(zeros, "nf4", "F32", sums));
+    expect(figures).toMatchObject({ elements: 64, maxAbsError: 0, sqnrDb: null });
+  });
+  it("under double quant NF4's block takes −absmax′ ≠ 0; FP4's +0 stays exact", () => {
+    const x = Float32Array.from([...new Float32Array(64), ...block]);
+    const { absmax } = blockAbsmax(x);
+    const restored = doubleQuantize(absmax, absmaxOffset(absmax));
+    expect(restored[0]).not.toBe(0);
+    const nf4 = run((sums) => measureFourBit(x.subarray(0, 64), "nf4", "F32", sums, restored.subarray(0, 1))).figures;
+    expect(nf4.maxAbsError).toBe(Math.abs(restored[0]!));
+    const fp4 = run((sums) => measureFourBit(x.subarray(0, 64), "fp4", "F32", sums, restored.subarray(0, 1))).figures;
+    expect(fp4.maxAbsError).toBe(0);
+  });
+});
+
+describe("double quantization of absmax [1, 2, 3, 4] (§8.5)", () => {
+  it("offset 2.5, codes [0, 47, 207, 255], absmax′", () => {
+    const absmax = Float32Array.from([1, 2, 3, 4]);
+    expect(absmaxOffset(absmax)).toBe(2.5);
+    const inv = f(1 / 1.5);
+    expect([-1.5, -0.5, 0.5, 1.5].map((c) => nearestDynamicIndex(f(c * inv)))).toEqual([0, 47, 207, 255]);
+    expect([...doubleQuantize(absmax, 2.5)]).toEqual([1.0105469226837158, 2.001953125, 2.998046875, 4.0]);
+  });
+});
+
+describe("LLM.int8 rows (§8.6)", () => {
+  it("fp16 first, half to even, two roundings on the way back", () => {
+    const x = Float32Array.from([0.5, -1.27, 0.3, 0.004, 127, 2.5, 3.5, -0.5]);
+    const { figures } = run((sums) => measureInt8(x, 4, sums));
+    close(figures.rmse, 0.3061895381190137);
+    expect(figures.maxAbsError).toBe(0.5);
+    close(figures.sqnrDb, 43.33093855333141);
+  });
+  it("a row with an fp16 overflow is excluded and counted", () => {
+    const x = Float32Array.from([70_000, 1, 2, 3, 0.5, 0.25, 0.125, 1]);
+    const { figures } = run((sums) => measureInt8(x, 4, sums));
+    expect(figures.overflow).toBe(1);
+    expect(figures.elements).toBe(4);
+  });
+});
+
+describe("fp16 cast (§8.7)", () => {
+  it.each([
+    [65_504, 65_504],
+    [65_519.99609375, 65_504],
+    [65_520, Infinity],
+    [-70_000, -Infinity],
+    [2 ** -24, 2 ** -24],
+    [2 ** -25, 0],
+    [2 ** -25 * (1 + 2 ** -7), 2 ** -24],
+    [2 ** -26, 0],
+    [f(1e-8), 0],
+    [f(3e-8), 2 ** -24],
+    [f(1e-5), 1.0013580322265625e-5],
+  ])("%f → %f", (x, half) => {
+    expect(toHalf(x)).toBe(half);
+  });
+  it("over the first nine: overflow 2, underflow 3", () => {
+    const x = Float32Array.from([65_504, 65_519.99609375, 65_520, -70_000, 2 ** -24, 2 ** -25, 2 ** -25 * (1 + 2 ** -7), 2 ** -26, 1e-8]);
+    const { figures } = run((sums) => measureCast(x, "fp16", sums));
+    expect([figures.overflow, figures.underflow]).toEqual([2, 3]);
+  });
+  it("bf16 rounding is half to even on the fp32 bits; F16 decoding is exact", () => {
+    expect(toBfloat16(1 + 2 ** -8)).toBe(1); // a tie, to even
+    expect(toBfloat16(1 + 3 * 2 ** -8)).toBe(1 + 2 ** -6);
+    const halves = new Uint8Array(new Uint16Array([0x0001, 0x3c00, 0x7bff, 0xfc00]).buffer);
+    expect([...decodeValues(halves, "F16")]).toEqual([2 ** -24, 1, 65_504, -Infinity]);
+  });
+});
+
+describe("bitsandbytes' own statistics on randn(1024, 1024) (§8.8)", () => {
+  const x = gaussian(1024 * 1024, 1);
+  const meanAbs = (type: "nf4" | "fp4"): number => run((sums) => measureFourBit(x, type, "F32", sums)).figures.meanAbsError!;
+  it("NF4 mean |error| ≈ 0.072798 ± 0.000074 (within 4σ)", () => {
+    expect(Math.abs(meanAbs("nf4") - 0.072798)).toBeLessThan(4 * 0.000074);
+  });
+  it("FP4 mean |error| ≈ 0.096543 ± 0.000111 (within 4σ)", () => {
+    expect(Math.abs(meanAbs("fp4") - 0.096543)).toBeLessThan(4 * 0.000111);
+  });
+});
+
+describe("properties", () => {
+  const values = fc.float32Array({ minLength: 1, maxLength: 200, noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 });
+  it("every NF4/FP4 x̂ is code × absmax of its block, and |e| ≤ half the largest code gap × absmax (+1 ulp)", () => {
+    fc.assert(
+      fc.property(values, fc.constantFrom("nf4" as const, "fp4" as const), (raw, type) => {
+        // Below 2^-100 an absmax's reciprocal overflows fp32 (inv = inf), as on the GPU: not this property's domain.
+        const x = Float32Array.from(raw, (v) => (Math.abs(v) < 2 ** -100 ? 0 : v));
+        const { absmax } = blockAbsmax(x);
+        const code = type === "nf4" ? NF4_CODE : FP4_CODE;
+        const sorted = [...code].sort((a, b) => a - b);
+        const gap = Math.max(...sorted.slice(1).map((v, i) => v - sorted[i]!));
+        for (let i = 0; i < x.length; i++) {
+          const a = absmax[i >> 6]!;
+          const nib = (type === "nf4" ? nf4Nibble : fp4Nibble)(f(x[i]! * f(1 / a)));
+          const restored = f(code[nib]! * a);
+          expect(code.some((c) => f(c * a) === restored)).toBe(true);
+          expect(Math.abs(restored - x[i]!)).toBeLessThanOrEqual((a * gap) / 2 + a * 2 ** -20);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -5,6 +5,7 @@ import { isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
 import { DEFAULT_RETRY } from "../io/hub/http.js";
 import { resolveHubSettings } from "../io/hub/settings.js";
 import { loadLocalCheckpoint } from "../io/local.js";
+import { localWeightReader, type WeightReader } from "../io/weight-reader.js";
 import type { CliIo } from "./io.js";
 import { parseWholeNumber } from "./options.js";
 
@@ -26,6 +27,11 @@ const PROGRESS_DELAY_MS = 400;
 
 /** Local path when one exists, otherwise a Hub model id. */
 export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: CliIo): Promise<Checkpoint> {
+  return (await loadModel(given, raw, io)).checkpoint;
+}
+
+/** The checkpoint and a reader of its weight bytes (`qaudit error`). */
+export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo): Promise<{ checkpoint: Checkpoint; reader: WeightReader }> {
   // Checked whatever the input kind, so a bad value fails the same way for a file and a Hub id.
   const concurrency = parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 });
   // A day at most: Node's timers take at most 2^31 − 1 ms.
@@ -38,7 +44,7 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
       () => true,
       () => false,
     ));
-  if (local || !isRepoId(model)) return loadLocalCheckpoint(model);
+  if (local || !isRepoId(model)) return { checkpoint: await loadLocalCheckpoint(model), reader: localWeightReader(model) };
 
   const settings = await resolveHubSettings(io.env, { ...(raw.token === undefined ? {} : { token: raw.token }), cache: raw.cache !== false });
   const started = Date.now();
@@ -71,7 +77,7 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
     if (raw.debug === true) {
       io.stderr(`qaudit: ${model}@${load.sha}: ${load.fromCache ? "headers from cache, " : ""}${load.stats.requests} HTTP requests, ${load.stats.bytes} bytes\n`);
     }
-    return load.checkpoint;
+    return { checkpoint: load.checkpoint, reader: { read: load.readRange, close: () => Promise.resolve() } };
   } finally {
     bar?.stop();
   }

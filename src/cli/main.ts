@@ -10,6 +10,8 @@ import type { RawSourceOptions } from "./load.js";
 import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
 import { ATTENTION_IMPLEMENTATIONS, ENGINES, KV_DTYPES, OPTIMIZERS, TRAIN_MODES } from "../core/budget/index.js";
 import { runFit } from "./fit.js";
+import { runError, type RawErrorOptions } from "./error.js";
+import { ERROR_SCHEMES } from "../core/numerics/index.js";
 import type { RawFitOptions } from "./fit-options.js";
 import { TORCH_DTYPES } from "../core/format/index.js";
 
@@ -74,6 +76,23 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   addOutputOptions(fit);
   addSourceOptions(fit).action(async (model: string, raw: RawAuditOptions & RawSourceOptions & RawTrainingOptions & RawFitOptions) => {
     exitCode = await runFit(model, raw, io);
+  });
+
+  const error = program
+    .command("error")
+    .description("measured quantization error of the real weights, per tensor and layer, as bitsandbytes quantizes them")
+    .argument("<model>", "a local path or Hub model id (weights are read: a bounded sample by default)")
+    .addOption(new Option("--scheme <name>", "scheme to measure").choices(ERROR_SCHEMES))
+    .option("--double-quant", "4-bit with double quantization")
+    .option("--sample <size>", "bytes read per tensor, in whole quantization units (default 256KiB)")
+    .option("--full", "read every weight: exact figures")
+    .option("--tensors <pattern>", "only tensors whose name contains this, or matches it with * wildcards")
+    .option("--seed <n>", "sample positions (default 0: runs repeat)")
+    .option("--max-bytes <size>", "refuse to read more than this (exit 2)");
+  addSimulationOptions(error);
+  addOutputOptions(error);
+  addSourceOptions(error).action(async (model: string, raw: RawErrorOptions & RawSourceOptions) => {
+    exitCode = await runError(model, raw, io);
   });
 
   try {

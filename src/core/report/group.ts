@@ -22,10 +22,21 @@ export function sortTensors(tensors: TensorReport[]): TensorReport[] {
  * checkpoint; with `withLayout`, also how it is held after loading (so a group's instances are identical).
  */
 export function groupKey(tensor: TensorReport, withLayout: boolean): { key: string; pattern: string } {
-  const pattern = tensor.name.replace(/(^|\.)\d+(?=\.|$)/g, "$1*");
+  const pattern = namePattern(tensor.name);
   const parts = [pattern, tensor.kind, tensor.originalShape.join("x"), tensor.originalDtype, tensor.tiedTo ?? ""];
   if (withLayout) parts.push(String(tensor.quantized), tensor.storedShape.join("x"), tensor.storedDtype, String(tensor.trainable));
   return { key: parts.join("|"), pattern };
+}
+
+/** The name with every numeric path component as `*` (`model.layers.*.mlp.up_proj.weight`). */
+export function namePattern(name: string): string {
+  return name.replace(/(^|\.)\d+(?=\.|$)/g, "$1*");
+}
+
+/** The first numeric path component: the layer index (`model.layers.12.mlp…` → 12), if any. */
+export function layerIndex(name: string): number | null {
+  const match = /(?:^|\.)(\d+)(?=\.|$)/.exec(name);
+  return match === null ? null : Number(match[1]);
 }
 
 /** Groups repeated blocks: same name pattern and identical per-instance layout. */

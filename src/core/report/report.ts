@@ -1,6 +1,7 @@
 import type { FitReport, TrainingReport } from "../budget/index.js";
 import type { StorageReport } from "../storage/index.js";
 import type { Check } from "./checks.js";
+import type { ErrorReport } from "./error.js";
 
 /** 2: `fit` (qaudit fit) and `error` (qaudit error) sections. */
 export const SCHEMA_VERSION = 2 as const;
@@ -15,6 +16,8 @@ export interface Report extends StorageReport {
   training?: TrainingReport;
   /** `qaudit fit`: the whole memory budget on a GPU. */
   fit?: FitReport;
+  /** `qaudit error`: measured quantization error of the real weights. */
+  error?: ErrorReport;
 }
 
 /** Sections computed beside the storage simulation. */
@@ -22,6 +25,7 @@ export interface ReportSections {
   checks: Check[];
   training?: TrainingReport | undefined;
   fit?: FitReport | undefined;
+  error?: ErrorReport | undefined;
 }
 
 /** Puts a report together in the contract's key order (schema/report.schema.json). */
@@ -40,5 +44,6 @@ export function assembleReport(storage: StorageReport, sections: ReportSections)
   if (storage.sourceQuantization !== undefined) report.sourceQuantization = storage.sourceQuantization;
   if (sections.training !== undefined) report.training = sections.training;
   if (sections.fit !== undefined) report.fit = sections.fit;
+  if (sections.error !== undefined) report.error = sections.error;
   return report;
 }

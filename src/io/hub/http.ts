@@ -99,7 +99,7 @@ export class HubHttp {
    * Bytes [start, end) of a file. A server that ignores Range and answers 200 with the whole file is
    * read only up to `end`, then the transfer is aborted: bytes received stay bounded.
    */
-  async getRange(url: string, start: number, end: number, ctx: HubErrorContext): Promise<RangeResult> {
+  async getRange(url: string, start: number, end: number, ctx: HubErrorContext, options: { requireRange?: boolean } = {}): Promise<RangeResult> {
     return this.withRetries(ctx, async (signal, stop) => {
       // HTTP ranges are inclusive: bytes=0-99 is the first 100 bytes.
       const { response } = await this.send(url, { range: `bytes=${start}-${end - 1}` }, ctx, signal);
@@ -116,7 +116,12 @@ export class HubHttp {
         if (bytes.length < expected) throw new TransientFailure(`body shorter than promised (${bytes.length} of ${expected} bytes)`);
         return { bytes: bytes.subarray(0, expected), ...(range.total === undefined ? {} : { total: range.total }) };
       }
-      // 200: Range ignored. Keep what falls in [start, end), stop reading at `end`.
+      // 200: Range ignored. A weight-data read far into a file would stream everything before it: refuse.
+      if (options.requireRange === true && start > 0) {
+        await response.body?.cancel();
+        throw new HubError(`${ctx.file ?? url}: the server ignores Range requests, so weight bytes cannot be read without downloading the whole file`);
+      }
+      // Keep what falls in [start, end), stop reading at `end`.
       const length = Number(response.headers.get("content-length") ?? Number.NaN);
       const all = await readAll(response, end, this.stats);
       if (all.length >= end) stop(); // drop the connection rather than let the rest of the file arrive

@@ -30,6 +30,8 @@ export interface HubOptions {
 
 export interface HubLoad {
   checkpoint: Checkpoint;
+  /** Bytes [start, end) of a file of the checkpoint, at the pinned commit (`qaudit error`'s weight reads). */
+  readRange: (file: string, start: number, end: number) => Promise<Uint8Array>;
   sha: string;
   stats: HttpStats;
   fromCache: boolean;
@@ -75,7 +77,11 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
 }
 
 async function readFromHub(repo: string, subfolder: string, options: HubOptions, http: HubHttp, cache: HeaderCache | undefined, ctx: HubErrorContext, abort: () => void): Promise<HubLoad> {
-  const cacheHit = (snapshot: CachedSnapshot, sha: string): HubLoad => ({ checkpoint: fromSnapshot(repo, options.revision, subfolder, snapshot), sha, stats: http.stats, fromCache: true });
+  const readRange = (sha: string) => (file: string, start: number, end: number): Promise<Uint8Array> =>
+    http.getRange(url(file, sha), start, end, { ...ctx, file }, { requireRange: true }).then((r) => r.bytes);
+  const url = (file: string, rev: string): string =>
+    `${options.settings.endpoint}/${repo}/resolve/${encodeURIComponent(rev)}/${file.split("/").map(encodeURIComponent).join("/")}`;
+  const cacheHit = (snapshot: CachedSnapshot, sha: string): HubLoad => ({ checkpoint: fromSnapshot(repo, options.revision, subfolder, snapshot), readRange: readRange(sha), sha, stats: http.stats, fromCache: true });
   // What the cache already knows of this revision.
   if (options.offline && cache === undefined) throw new UsageError("--offline needs the cache (drop --no-cache)");
   const knownSha = SHA.test(options.revision) ? options.revision : await cache?.readRef(repo, options.revision);
@@ -88,8 +94,6 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   if (known !== undefined && knownSha === options.revision) return cacheHit(known, knownSha);
 
   const prefix = subfolder === "" ? "" : `${subfolder}/`;
-  const url = (file: string, rev: string): string =>
-    `${options.settings.endpoint}/${repo}/resolve/${encodeURIComponent(rev)}/${file.split("/").map(encodeURIComponent).join("/")}`;
   const fileCtx = (file: string): HubErrorContext => ({ ...ctx, file });
   const configPath = `${prefix}${MODEL_FILES.config}`;
   const indexPath = `${prefix}${MODEL_FILES.index}`;
@@ -174,7 +178,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const blobs = await readQuantStates(checkpoint, (file, start, end) => http.getRange(url(file, sha), start, end, fileCtx(file)).then((r) => r.bytes), limit);
   const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers, ...(blobs === undefined ? {} : { blobs }) };
   await cache?.writeSnapshot(repo, sha, subfolder, snapshot).catch(() => {}); // a read-only cache only costs speed
-  return { checkpoint, sha, stats: http.stats, fromCache: false };
+  return { checkpoint, readRange: readRange(sha), sha, stats: http.stats, fromCache: false };
 }
 
 /**

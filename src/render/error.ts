@@ -1,0 +1,80 @@
+import { Chalk } from "chalk";
+import type { Report, TensorError } from "../core/report/index.js";
+import { renderGrid } from "./grid.js";
+import { cleanText, csvField, markdownCode } from "./text.js";
+import { formatBytes, formatCount, type Units } from "./units.js";
+
+export interface ErrorRenderOptions {
+  color: boolean;
+  units: Units;
+  width: number;
+  format: "table" | "markdown" | "csv";
+}
+
+const db = (v: number | null, exact: boolean): string => (v === null ? (exact ? "exact" : "n/a") : v.toFixed(2));
+const sig = (v: number | null): string => (v === null ? "n/a" : v === 0 ? "0" : v.toPrecision(4));
+
+/** `qaudit error`: groups of repeated blocks worst first, the worst tensors, depth, and the totals. */
+export function renderErrorTable(report: Report, options: ErrorRenderOptions): string {
+  const error = report.error!;
+  if (options.format === "csv") return renderErrorCsv(error.tensors);
+  if (options.format === "markdown") return renderErrorMarkdown(report);
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const label = `${error.scheme}${error.doubleQuant ? "+dq" : ""}`;
+  const how = error.sampled ? `sampled, up to ${formatBytes(error.sampleBytes ?? 0, options.units)} per tensor, seed ${error.seed}` : "every weight read";
+  const share = error.modelBytes === 0 ? 0 : (100 * error.bytesRead) / error.modelBytes;
+  const head = [
+    `${c.bold(cleanText(report.model.source))}: ${c.bold(label)} error of ${formatCount(error.tensors.length)} tensors (${how})`,
+    `read ${formatBytes(error.bytesRead, options.units)} (${formatCount(error.bytesRead)} bytes), ${share.toFixed(2)} % of the model's ${formatBytes(error.modelBytes, options.units)}`,
+  ].join("\n");
+  const nameWidth = Math.max(20, options.width - 58);
+  const rows = error.groups.map((g) => {
+    const exact = g.pooled.rmse === 0;
+    const spread = g.count === 1 ? db(g.worst.sqnrDb, exact) : `${db(g.worst.sqnrDb, exact)} / ${db(g.median.sqnrDb, exact)} / ${db(g.best.sqnrDb, exact)}`;
+    return [shortenMiddle(cleanText(g.pattern), nameWidth), g.count > 1 ? `×${g.count}` : "", spread, sig(g.pooled.rmse), sig(g.pooled.maxAbsError)];
+  });
+  const table = renderGrid(["tensor", "×", "SQNR dB worst/med/best", "rmse", "max |err|"].map((h) => c.bold(h)), rows, ["left", "right", "right", "right", "right"]);
+  const worst = error.tensors.filter((t) => t.sqnrDb !== null).slice(0, 5);
+  const worstLines = worst.length === 0 ? [] : [c.bold("worst tensors"), ...worst.map((t) => `  ${db(t.sqnrDb, false).padStart(7)} dB  ${shortenMiddle(cleanText(t.name), Math.max(20, options.width - 14))}`)];
+  const layers = error.layers.length === 0 ? [] : [c.bold("by layer index (pooled SQNR, dB)"), wrapCells(error.layers.map((l) => `${l.index}: ${db(l.sqnrDb, false)}`), options.width)];
+  const o = error.overall;
+  const overall = `overall (element-weighted): SQNR ${db(o.sqnrDb, o.rmse === 0)} dB, rmse ${sig(o.rmse)}, mean |err| ${sig(o.meanAbsError)}, ${formatCount(o.elements)} elements${o.overflow > 0 ? `, ${formatCount(o.overflow)} overflow` : ""}${o.underflow > 0 ? `, ${formatCount(o.underflow)} underflow` : ""}`;
+  const skipped = error.skipped.length === 0 ? [] : [`skipped ${error.skipped.length}: ${error.skipped.slice(0, 3).map((s) => `${cleanText(s.name)} (${s.reason})`).join("; ")}${error.skipped.length > 3 ? "; …" : ""}`];
+  const notes = error.notes.map((n) => `note: ${n}`);
+  return `${[head, table, worstLines.join("\n"), layers.join("\n"), overall, [...skipped, ...notes].join("\n")].filter((s) => s.length > 0).join("\n\n")}\n`;
+}
+
+function renderErrorCsv(tensors: TensorError[]): string {
+  const num = (v: number | null): string => (v === null ? "" : String(v));
+  const rows = ["name,elements,rmse,mean_abs_error,max_abs_error,sqnr_db,overflow,underflow", ...tensors.map((t) => [csvField(t.name), t.elements, num(t.rmse), num(t.meanAbsError), num(t.maxAbsError), num(t.sqnrDb), t.overflow, t.underflow].join(","))];
+  return `${rows.join("\n")}\n`;
+}
+
+function renderErrorMarkdown(report: Report): string {
+  const error = report.error!;
+  const lines = ["| tensor | × | SQNR dB (worst / median / best) | rmse |", "|---|---:|---|---:|"];
+  for (const g of error.groups) lines.push(`| ${markdownCode(g.pattern)} | ${g.count} | ${db(g.worst.sqnrDb, g.pooled.rmse === 0)} / ${db(g.median.sqnrDb, g.pooled.rmse === 0)} / ${db(g.best.sqnrDb, g.pooled.rmse === 0)} | ${sig(g.pooled.rmse)} |`);
+  return `${lines.join("\n")}\n\nOverall SQNR ${db(error.overall.sqnrDb, error.overall.rmse === 0)} dB over ${formatCount(error.overall.elements)} elements (${error.scheme}${error.doubleQuant ? "+dq" : ""}).\n`;
+}
+
+/** `model.layers.*.mlp.down_proj.weight` in `width` columns: the middle gives way, both ends stay. */
+export function shortenMiddle(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const keep = width - 1;
+  const head = Math.ceil(keep / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (keep - head))}`;
+}
+
+function wrapCells(cells: string[], width: number): string {
+  const lines: string[] = [];
+  let line = " ";
+  for (const cell of cells) {
+    if (line.length + cell.length + 2 > width && line.trim().length > 0) {
+      lines.push(line);
+      line = " ";
+    }
+    line += ` ${cell.padEnd(11)}`;
+  }
+  if (line.trim().length > 0) lines.push(line);
+  return lines.map((l) => l.trimEnd()).join("\n");
+}

@@ -188,3 +188,67 @@ describe("--tensors", () => {
     expect(random(1)()).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe("JSON contract", () => {
+  it("the error section validates against the shipped schema", async () => {
+    const Ajv = (await import("ajv")).default;
+    const { readFileSync } = await import("node:fs");
+    const validate = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync("schema/report.schema.json", "utf8")) as object);
+    const model = writeModel(dir(), [
+      { name: "model.layers.0.mlp.up_proj.weight", dtype: "F32", shape: [1, 64], values: block },
+      { name: "model.layers.0.mlp.down_proj.weight", dtype: "F32", shape: [1, 64], values: new Float32Array(64) },
+    ]);
+    const r = await runMain(["error", model, "--scheme", "nf4", "--json"]);
+    const report = JSON.parse(r.stdout);
+    expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    // The all-zero tensor: SQNR null (JSON has no infinity), exact.
+    expect(report.error.tensors.find((t: { name: string }) => t.name.endsWith("down_proj.weight"))).toMatchObject({ sqnrDb: null, rmse: 0 });
+  });
+});
+
+describe("--keep-budget", () => {
+  // Two [64, 64] BF16 weights: in nf4 each takes 2,048 bytes + 64 absmax × 4 + a 64-byte code book = 2,368;
+  // kept in bf16 it takes 8,192, so keeping one back costs 5,824 bytes.
+  const outliers = gaussian(4096, 2);
+  for (let i = 0; i < 4096; i += 64) outliers[i] = 40; // one large value per block: the rest collapse toward 0
+  let model: string;
+  beforeAll(() => {
+    model = writeModel(dir(), [
+      { name: "model.layers.0.mlp.up_proj.weight", dtype: "BF16", shape: [64, 64], values: asBf16(gaussian(4096, 1)) },
+      { name: "model.layers.0.mlp.down_proj.weight", dtype: "BF16", shape: [64, 64], values: asBf16(outliers) },
+    ]);
+  });
+  it("keeps the worse module when exactly one fits: 4,736 + 5,824 bytes", async () => {
+    const r = await errorJson(model, "--scheme", "nf4", "--full", "--keep-budget", String(4736 + 5824));
+    const keep = (r.error as unknown as { keep: { modules: string[]; totalBytes: number; baselineBytes: number; skipModules: string[] } }).keep;
+    expect(keep.baselineBytes).toBe(2 * 2368);
+    expect(keep.modules).toEqual(["model.layers.0.mlp.down_proj"]);
+    expect(keep.totalBytes).toBe(4736 + 5824);
+  });
+  it("one byte less: nothing can be kept", async () => {
+    const r = await errorJson(model, "--scheme", "nf4", "--full", "--keep-budget", String(4736 + 5823));
+    expect((r.error as unknown as { keep: { modules: string[] } }).keep.modules).toEqual([]);
+  });
+  it("prints the --skip-modules value and transformers' list", async () => {
+    const r = await runMain(["error", model, "--scheme", "nf4", "--full", "--keep-budget", "20000"]);
+    expect(r.stdout).toMatch(/--skip-modules model\.layers\.0\.mlp\.down_proj,model\.layers\.0\.mlp\.up_proj/);
+    expect(r.stdout).toContain('llm_int8_skip_modules=["model.layers.0.mlp.down_proj","model.layers.0.mlp.up_proj"]');
+  });
+});
+
+describe("compare --error", () => {
+  it("one SQNR per scheme from the same sample; fp32 exact; nf4+dq within 0.1 dB of nf4", async () => {
+    const model = writeModel(dir(), [{ name: "model.layers.0.mlp.up_proj.weight", dtype: "BF16", shape: [256, 256], values: asBf16(gaussian(65_536, 4)) }]);
+    const r = await runMain(["compare", model, "--schemes", "fp32,nf4,nf4+dq,fp4,int8", "--error", "--json"]);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout).rows as Array<{ label: string; error: { sqnrDb: number | null; rmse: number } }>;
+    const sqnr = Object.fromEntries(rows.map((row) => [row.label, row.error.sqnrDb]));
+    expect(sqnr.fp32).toBeNull();
+    // Gaussian weights: NF4 beats FP4 and int8 beats both (bitsandbytes' own statistics order).
+    expect(sqnr.nf4!).toBeGreaterThan(sqnr.fp4!);
+    expect(sqnr.int8!).toBeGreaterThan(sqnr.nf4!);
+    expect(Math.abs(sqnr.nf4! - sqnr["nf4+dq"]!)).toBeLessThan(0.1);
+    const single = await errorJson(model, "--scheme", "nf4");
+    expect(sqnr.nf4).toBe(single.error.overall.sqnrDb);
+  });
+});

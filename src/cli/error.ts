@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import { UsageError, InputError } from "../core/errors.js";
 import type { Checkpoint } from "../core/format/index.js";
 import { ERROR_SCHEMES, isSkipped, plannedBytes, planTensor, TensorMeasurement, type ErrorScheme, type PlanOptions, type SkippedTensor, type TensorPlan } from "../core/numerics/index.js";
-import { assembleReport, buildErrorReport, getExitCode, type SimulatedModel } from "../core/report/index.js";
+import { assembleReport, buildErrorReport, getExitCode, pickModulesToKeep, type ErrorReport, type SimulatedModel } from "../core/report/index.js";
 import { simulateScheme, type SimulationOptions } from "../core/storage/index.js";
 import type { WeightReader } from "../io/weight-reader.js";
 import { renderErrorTable } from "../render/error.js";
@@ -17,6 +17,7 @@ export interface RawErrorOptions extends RawAuditOptions {
   tensors?: string;
   seed?: string;
   maxBytes?: string;
+  keepBudget?: string;
 }
 
 const DEFAULT_SAMPLE = "256KiB";
@@ -29,33 +30,15 @@ export async function runError(model: string, raw: RawErrorOptions & RawSourceOp
   const scheme = oneOf(raw.scheme, ERROR_SCHEMES, "--scheme");
   const simulation = toSimulationOptions(raw);
   const output = toOutputOptions(raw);
-  if (raw.full === true && raw.sample !== undefined) throw new UsageError("--full and --sample disagree; use one");
-  const sampleBytes = raw.full === true ? null : parseSize(raw.sample ?? DEFAULT_SAMPLE, "--sample");
-  if (sampleBytes !== null && sampleBytes < 1) throw new UsageError("--sample needs at least 1 byte");
-  const seed = raw.seed === undefined ? 0 : parseWholeNumber(raw.seed, "--seed", { min: 0, max: 2 ** 32 - 1 });
-  const maxBytes = raw.maxBytes === undefined ? null : parseSize(raw.maxBytes, "--max-bytes");
-  const concurrency = Math.min(MAX_DATA_READS, parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 }));
+  const { sampleBytes, seed, maxBytes, concurrency, pattern } = toSampling(raw);
+  const keepBudget = raw.keepBudget === undefined ? null : parseSize(raw.keepBudget, "--keep-budget");
+  if (keepBudget !== null && (scheme === "fp16" || scheme === "bf16")) throw new UsageError("--keep-budget picks modules to keep out of a quantizing scheme: use --scheme nf4, fp4 or int8");
 
   const { checkpoint, reader } = await loadModel(model, raw, io);
   try {
     const simulated = simulateScheme(checkpoint, simulation);
-    const { plans, skipped } = planMeasurements(checkpoint, simulated, simulation, { scheme, doubleQuant: simulation.doubleQuant, sampleBytes, seed }, raw.tensors);
-    const planned = plannedBytes(plans);
-    if (maxBytes !== null && planned > maxBytes) {
-      throw new UsageError(`this measurement reads ${planned.toLocaleString("en-US")} bytes, over --max-bytes ${maxBytes.toLocaleString("en-US")}; sample less (--sample) or narrow --tensors`);
-    }
-    const measurements = await measureAll(plans, scheme, simulation.doubleQuant, reader, concurrency);
-    const error = buildErrorReport({
-      scheme,
-      doubleQuant: simulation.doubleQuant,
-      sampleBytes,
-      seed,
-      bytesRead: measurements.bytesRead,
-      candidateBytes: plans.reduce((s, p) => s + p.elements * (p.dtype === "F32" ? 4 : 2), 0),
-      modelBytes: checkpoint.files.reduce((s, f) => s + f.header.dataBytes, 0),
-      measurements: measurements.done,
-      skipped,
-    });
+    const error = await measureError(checkpoint, reader, simulated, simulation, { scheme, doubleQuant: simulation.doubleQuant, sampleBytes, seed }, { pattern, maxBytes, concurrency });
+    if (keepBudget !== null) error.keep = pickModulesToKeep(checkpoint, simulation, error, keepBudget);
     const report = assembleReport(simulated, { checks: [], error });
     for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
     if (output.format === "json") io.stdout(renderJson(report));
@@ -64,6 +47,49 @@ export async function runError(model: string, raw: RawErrorOptions & RawSourceOp
   } finally {
     await reader.close();
   }
+}
+
+/** Sampling and read limits, shared by `error` and `compare --error`. */
+export interface Sampling extends MeasureLimits {
+  sampleBytes: number | null;
+  seed: number;
+}
+
+export function toSampling(raw: RawErrorOptions & RawSourceOptions): Sampling {
+  if (raw.full === true && raw.sample !== undefined) throw new UsageError("--full and --sample disagree; use one");
+  const sampleBytes = raw.full === true ? null : parseSize(raw.sample ?? DEFAULT_SAMPLE, "--sample");
+  if (sampleBytes !== null && sampleBytes < 1) throw new UsageError("--sample needs at least 1 byte");
+  return {
+    sampleBytes,
+    seed: raw.seed === undefined ? 0 : parseWholeNumber(raw.seed, "--seed", { min: 0, max: 2 ** 32 - 1 }),
+    maxBytes: raw.maxBytes === undefined ? null : parseSize(raw.maxBytes, "--max-bytes"),
+    concurrency: Math.min(MAX_DATA_READS, parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 })),
+    pattern: raw.tensors,
+  };
+}
+
+export interface MeasureLimits {
+  pattern: string | undefined;
+  maxBytes: number | null;
+  concurrency: number;
+}
+
+/** Plans, reads and measures one model under one scheme: the `error` section. */
+export async function measureError(checkpoint: Checkpoint, reader: WeightReader, simulated: SimulatedModel, simulation: SimulationOptions, options: PlanOptions, limits: MeasureLimits): Promise<ErrorReport> {
+  const { plans, skipped } = planMeasurements(checkpoint, simulated, simulation, options, limits.pattern);
+  const planned = plannedBytes(plans);
+  if (limits.maxBytes !== null && planned > limits.maxBytes) {
+    throw new UsageError(`this measurement reads ${planned.toLocaleString("en-US")} bytes, over --max-bytes ${limits.maxBytes.toLocaleString("en-US")}; sample less (--sample) or narrow --tensors`);
+  }
+  const measurements = await measureAll(plans, options.scheme, options.doubleQuant, reader, limits.concurrency);
+  return buildErrorReport({
+    ...options,
+    bytesRead: measurements.bytesRead,
+    candidateBytes: plans.reduce((s, p) => s + p.elements * (p.dtype === "F32" ? 4 : 2), 0),
+    modelBytes: checkpoint.files.reduce((s, f) => s + f.header.dataBytes, 0),
+    measurements: measurements.done,
+    skipped,
+  });
 }
 
 /** The tensors the scheme would quantize (every cast one for fp16/bf16), as read plans. */

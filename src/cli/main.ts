@@ -54,6 +54,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option("--pick", "print only the best-fidelity scheme that fits --max-memory; exit 5 when none does");
   addSimulationOptions(compare);
   addTrainingOptions(compare);
+  addFitOptions(compare);
+  compare
+    .option("--error", "measure each scheme's quantization error on sampled real weights (SQNR column)")
+    .option("--sample <size>", "--error: bytes read per tensor (default 256KiB)")
+    .option("--full", "--error: read every weight")
+    .option("--tensors <pattern>", "--error: only these tensors (substring, or * wildcards)")
+    .option("--seed <n>", "--error: sample positions (default 0)")
+    .option("--max-bytes <size>", "--error: refuse to read more than this per scheme");
   addOutputOptions(compare);
   addSourceOptions(compare).action(async (models: string[], raw: RawCompareOptions & RawSourceOptions & RawTrainingOptions) => {
     exitCode = await runCompare(models, raw, io);
@@ -88,7 +96,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option("--full", "read every weight: exact figures")
     .option("--tensors <pattern>", "only tensors whose name contains this, or matches it with * wildcards")
     .option("--seed <n>", "sample positions (default 0: runs repeat)")
-    .option("--max-bytes <size>", "refuse to read more than this (exit 2)");
+    .option("--max-bytes <size>", "refuse to read more than this (exit 2)")
+    .option("--keep-budget <size>", "which modules to keep unquantized (worst error per byte first) so the model fits this total");
   addSimulationOptions(error);
   addOutputOptions(error);
   addSourceOptions(error).action(async (model: string, raw: RawErrorOptions & RawSourceOptions) => {

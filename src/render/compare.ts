@@ -33,7 +33,16 @@ function columns(comparison: Comparison, units: Units): Column[] {
           { head: "training total", align: "right" as const, cell: (r: Comparison["rows"][number]) => formatBytes(r.training?.total ?? 0, units) },
         ]
       : []),
-    ...(fits ? [{ head: "fits", align: "left" as const, cell: (r: Comparison["rows"][number]) => (r.fits === true ? "yes" : "no") }] : []),
+    ...(comparison.rows.some((r) => r.fit !== undefined)
+      ? [
+          { head: "fit total", align: "right" as const, cell: (r: Comparison["rows"][number]) => formatBytes(r.fit?.total ?? 0, units) },
+          { head: "max context", align: "right" as const, cell: (r: Comparison["rows"][number]) => (r.fit?.maxContext == null ? "" : formatCount(r.fit.maxContext)) },
+        ]
+      : []),
+    ...(comparison.rows.some((r) => r.error !== undefined)
+      ? [{ head: "SQNR dB", align: "right" as const, cell: (r: Comparison["rows"][number]) => (r.error === undefined ? "" : r.error.sqnrDb === null ? (r.error.rmse === 0 ? "exact" : "n/a") : r.error.sqnrDb.toFixed(2)) }]
+      : []),
+    ...(fits || comparison.rows.some((r) => r.fits !== undefined) ? [{ head: "fits", align: "left" as const, cell: (r: Comparison["rows"][number]) => (r.fits === true ? "yes" : "no") }] : []),
   ];
 }
 

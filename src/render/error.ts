@@ -41,7 +41,8 @@ export function renderErrorTable(report: Report, options: ErrorRenderOptions): s
   const overall = `overall (element-weighted): SQNR ${db(o.sqnrDb, o.rmse === 0)} dB, rmse ${sig(o.rmse)}, mean |err| ${sig(o.meanAbsError)}, ${formatCount(o.elements)} elements${o.overflow > 0 ? `, ${formatCount(o.overflow)} overflow` : ""}${o.underflow > 0 ? `, ${formatCount(o.underflow)} underflow` : ""}`;
   const skipped = error.skipped.length === 0 ? [] : [`skipped ${error.skipped.length}: ${error.skipped.slice(0, 3).map((s) => `${cleanText(s.name)} (${s.reason})`).join("; ")}${error.skipped.length > 3 ? "; …" : ""}`];
   const notes = error.notes.map((n) => `note: ${n}`);
-  return `${[head, table, worstLines.join("\n"), layers.join("\n"), overall, [...skipped, ...notes].join("\n")].filter((s) => s.length > 0).join("\n\n")}\n`;
+  const keep = keepLines(report, options.units, c);
+  return `${[head, table, worstLines.join("\n"), layers.join("\n"), overall, keep, [...skipped, ...notes].join("\n")].filter((s) => s.length > 0).join("\n\n")}\n`;
 }
 
 function renderErrorCsv(tensors: TensorError[]): string {
@@ -77,4 +78,18 @@ function wrapCells(cells: string[], width: number): string {
   }
   if (line.trim().length > 0) lines.push(line);
   return lines.map((l) => l.trimEnd()).join("\n");
+}
+
+function keepLines(report: Report, units: Units, c: InstanceType<typeof Chalk>): string {
+  const keep = report.error?.keep;
+  if (keep === undefined) return "";
+  const budget = `${formatBytes(keep.budget, units)} (${formatCount(keep.budget)} bytes)`;
+  if (!keep.fits) return c.red(`--keep-budget ${budget}: does not fit even fully quantized (${formatBytes(keep.baselineBytes, units)})`);
+  if (keep.modules.length === 0) return `--keep-budget ${budget}: no module can be kept back within it (fully quantized: ${formatBytes(keep.baselineBytes, units)})`;
+  const sqnr = keep.sqnrBeforeDb === null ? "" : `\n  measured SQNR ${keep.sqnrBeforeDb.toFixed(2)} dB → ${keep.sqnrAfterDb === null ? "exact" : `${keep.sqnrAfterDb.toFixed(2)} dB`}`;
+  return [
+    c.bold(`--keep-budget ${budget}: keep ${keep.modules.length} module${keep.modules.length === 1 ? "" : "s"} unquantized, total ${formatBytes(keep.totalBytes, units)} (${formatCount(keep.totalBytes)} bytes, exact audit)`),
+    `  --skip-modules ${cleanText(keep.skipModules.join(","))}`,
+    `  llm_int8_skip_modules=${cleanText(JSON.stringify(keep.skipModules))}${sqnr}`,
+  ].join("\n");
 }

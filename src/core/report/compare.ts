@@ -48,6 +48,10 @@ export interface ComparisonRow {
   fits?: boolean;
   /** With --train: the fine-tuning components under this scheme. */
   training?: TrainingComponents & { trainableParameters: number };
+  /** With fit options: the whole budget (weights, KV cache, activations, overhead) under this scheme. */
+  fit?: { total: number; fits: boolean | null; kvCacheBytes: number; maxContext: number | null; maxBatch: number | null };
+  /** With --error: the measured error of this scheme (fp32/fp16/bf16 rows: of the cast). */
+  error?: { sqnrDb: number | null; rmse: number | null; meanAbsError: number | null; elements: number; sampled: boolean; bytesRead: number };
 }
 
 export interface LayerComparison {
@@ -82,6 +86,8 @@ export interface ComparisonOptions {
   perLayer: boolean;
   maxMemory?: number;
   pick: boolean;
+  /** Fit options given: the budget of one model under one scheme (compare applies --max-memory to its total). */
+  fit?: (checkpoint: Checkpoint, report: SimulatedModel) => NonNullable<ComparisonRow["fit"]>;
 }
 
 /** How one model is simulated under one scheme: a plain load, or a fine-tuning run (--train). */
@@ -93,6 +99,18 @@ export type SimulatedModel = StorageReport & { training?: TrainingReport };
 export function buildComparison(checkpoints: Checkpoint[], choices: SchemeChoice[], base: SimulationOptions, options: ComparisonOptions, simulate: Simulate = simulateScheme): Comparison {
   const models = compareSchemes(checkpoints, choices, base, simulate);
   const rows = comparisonRows(models, options.maxMemory);
+  const fit = options.fit;
+  if (fit !== undefined) {
+    let i = 0;
+    checkpoints.forEach((checkpoint, m) => {
+      for (const report of models[m]!.reports) {
+        const row = rows[i++]!;
+        row.fit = fit(checkpoint, report);
+        if (options.maxMemory !== undefined) row.fits = row.fit.total <= options.maxMemory && row.fit.fits !== false;
+        else if (row.fit.fits !== null) row.fits = row.fit.fits;
+      }
+    });
+  }
   return {
     schemaVersion: SCHEMA_VERSION,
     kind: "comparison",

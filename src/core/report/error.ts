@@ -1,5 +1,6 @@
 import { pooledFigures, type ErrorFigures, type ErrorScheme, type SkippedTensor, type TensorMeasurement } from "../numerics/index.js";
 import { layerIndex, namePattern, naturalOrder } from "./group.js";
+import type { KeepPick } from "./keep-budget.js";
 
 /** One measured tensor, as the JSON contract names its fields. */
 export interface TensorError {
@@ -46,6 +47,8 @@ export interface ErrorReport {
   layers: Array<{ index: number; elements: number; sqnrDb: number | null }>;
   skipped: SkippedTensor[];
   notes: string[];
+  /** --keep-budget: the modules to keep unquantized so the model fits. */
+  keep?: KeepPick;
 }
 
 export interface ErrorInputs {

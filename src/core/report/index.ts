@@ -9,3 +9,4 @@ export { buildComparison, DEFAULT_COMPARE, fidelityRank, schemeLabel, type Compa
 export { buildErrorReport, type ErrorGroup, type ErrorInputs, type ErrorReport, type TensorError } from "./error.js";
 export { groupKey, layerIndex, namePattern, groupTensors, naturalOrder, sortTensors, type TensorGroup } from "./group.js";
 export { assembleReport, SCHEMA_VERSION, type Report, type ReportSections } from "./report.js";
+export { pickModulesToKeep, type KeepPick } from "./keep-budget.js";

@@ -1,6 +1,5 @@
 import { pooledFigures, type ErrorFigures, type ErrorScheme, type SkippedTensor, type TensorMeasurement } from "../numerics/index.js";
 import { layerIndex, namePattern, naturalOrder } from "./group.js";
-import type { KeepPick } from "./keep-budget.js";
 
 /** One measured tensor, as the JSON contract names its fields. */
 export interface TensorError {
@@ -49,6 +48,23 @@ export interface ErrorReport {
   notes: string[];
   /** --keep-budget: the modules to keep unquantized so the model fits. */
   keep?: KeepPick;
+}
+
+/** --keep-budget's answer (computed by keep-budget.ts; part of the error section). */
+export interface KeepPick {
+  budget: number;
+  /** Total bytes (parameters and quantization state) with nothing kept back. */
+  baselineBytes: number;
+  /** Total bytes with the picked modules kept, from the exact audit. */
+  totalBytes: number;
+  fits: boolean;
+  /** Modules kept in the load dtype, worst error per byte first. */
+  modules: string[];
+  /** The whole `--skip-modules` / `llm_int8_skip_modules` list that realises it (the output head included). */
+  skipModules: string[];
+  /** Element-weighted SQNR of the measured tensors before and after (the kept ones count as exact). */
+  sqnrBeforeDb: number | null;
+  sqnrAfterDb: number | null;
 }
 
 export interface ErrorInputs {

@@ -1,28 +1,12 @@
 import type { Checkpoint } from "../format/index.js";
 import { bytesOf, TORCH_DTYPES } from "../format/index.js";
 import { simulateScheme, type SimulationOptions } from "../storage/index.js";
-import type { ErrorReport } from "./error.js";
+import type { ErrorReport, KeepPick } from "./error.js";
 
 /**
  * `--keep-budget`: which modules to keep unquantized, highest measured error per byte first, so the
  * model still fits the budget. Every candidate set is checked with the exact audit.
  */
-export interface KeepPick {
-  budget: number;
-  /** Total bytes (parameters and quantization state) with nothing kept back. */
-  baselineBytes: number;
-  /** Total bytes with the picked modules kept, from the exact audit. */
-  totalBytes: number;
-  fits: boolean;
-  /** Modules kept in the load dtype, worst error per byte first. */
-  modules: string[];
-  /** The whole `--skip-modules` / `llm_int8_skip_modules` list that realises it (the output head included). */
-  skipModules: string[];
-  /** Element-weighted SQNR of the measured tensors before and after (the kept ones count as exact). */
-  sqnrBeforeDb: number | null;
-  sqnrAfterDb: number | null;
-}
-
 export function pickModulesToKeep(checkpoint: Checkpoint, simulation: SimulationOptions, error: ErrorReport, budget: number): KeepPick {
   const base = simulateScheme(checkpoint, simulation);
   const baseSkip = simulation.skipModules ?? [...new Set(base.tensors.filter((t) => t.kind === "output-head" && t.tiedTo === undefined).map((t) => moduleOf(t.name)))];

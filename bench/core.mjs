@@ -1,7 +1,8 @@
 // Core benchmark: parse + validate + simulate a 100,000-tensor header, against a bare JSON.parse of
 // the same bytes measured in the same run. Target (issue 3): the whole audit under 3× JSON.parse.
-import { parseHeader } from "../dist/core/header.js";
-import { simulateScheme } from "../dist/core/simulate.js";
+import { computeDtypeOf, computeFit, readAttentionLayout } from "../dist/core/budget/index.js";
+import { parseHeader } from "../dist/core/format/index.js";
+import { simulateScheme } from "../dist/core/storage/index.js";
 import { headerJson } from "../scripts/safetensors-writer.mjs";
 
 /** The same layers saved already quantized in block-scaled FP8 (DeepSeek-V3's format): weight + scale_inv pairs. */
@@ -47,7 +48,7 @@ function once(fn) {
 }
 
 /** Median times of two functions, sampled alternately so drift in machine load hits both alike. */
-function timePair(a, b, runs) {
+export function timePair(a, b, runs) {
   const ta = [];
   const tb = [];
   for (let i = 0; i < runs; i++) {
@@ -66,4 +67,23 @@ export function benchCore({ tensors = 100_000, runs = 21, fp8 = false } = {}) {
   for (let i = 0; i < 3; i++) { JSON.parse(decoder.decode(bytes)); audit(); }
   const [baseline, ours] = timePair(() => JSON.parse(decoder.decode(bytes)), audit, runs);
   return { tensors: fp8 ? syntheticFp8Tensors(tensors).length : tensors, headerBytes: bytes.length, baselineMs: baseline, auditMs: ours, ratio: ours / baseline };
+}
+
+/**
+ * What `fit` adds to an audit of the same header: the attention layout, the KV cache and the
+ * largest-context and largest-batch searches (about 60 budget evaluations), on a GPU.
+ */
+export function benchFit({ tensors = 100_000, runs = 11 } = {}) {
+  const bytes = new TextEncoder().encode(JSON.stringify(headerJson(syntheticTensors(tensors))));
+  const config = { model_type: "llama", num_hidden_layers: Math.ceil(tensors / 10), hidden_size: 4096, num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 128256, max_position_embeddings: 131072, torch_dtype: "bfloat16" };
+  const options = { scheme: "nf4", doubleQuant: true, quantStorage: "uint8", torchDtype: "auto", skipModules: null, experts: "fused" };
+  const fitOptions = { engine: "vllm", context: 32768, batch: 8, tensorParallel: 1, kvDtype: { key: "auto", value: "auto" }, gpu: { name: "H100", bytes: 85e9, sm90: true, source: "" }, vllm: { gpuUtil: 0.9, kvCacheMemory: null, blockSize: 16, maxBatchedTokens: null }, llamaCpp: { ubatch: 512, swaFull: false, unified: false }, attention: "sdpa", gradientCheckpointing: false };
+  const audit = () => simulateScheme({ source: "bench", files: [{ name: "bench.safetensors", header: parseHeader(bytes, "bench") }], config: null }, options);
+  const withFit = () => {
+    const report = audit();
+    return computeFit({ layout: readAttentionLayout(config), totals: report.totals, computeDtype: computeDtypeOf(report.tensors, report.scheme.torchDtype) }, fitOptions);
+  };
+  for (let i = 0; i < 2; i++) { audit(); withFit(); }
+  const [auditMs, fitMs] = timePair(audit, withFit, runs);
+  return { tensors, layers: config.num_hidden_layers, auditMs, fitMs, addedMs: fitMs - auditMs };
 }

@@ -1,5 +1,6 @@
 // npm run bench: prints measured times and their ratios to baselines measured in the same run.
-import { benchCore } from "./core.mjs";
+import { benchCore, benchFit } from "./core.mjs";
+import { benchError } from "./error.mjs";
 import { benchHub } from "./hub.mjs";
 
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
@@ -12,6 +13,14 @@ for (const [label, fp8] of [["plain bf16", false], ["saved in FP8 (weight + scal
   console.log(`  qaudit parse+validate+simulate ${fmt(core.auditMs)}`);
   console.log(`  ratio ${core.ratio.toFixed(2)}× JSON.parse (target < 3×) ${core.ratio < 3 ? "OK" : "OVER TARGET"}`);
 }
+
+const fit = benchFit();
+console.log(`\nfit: ${fit.tensors.toLocaleString("en-US")}-tensor audit (${fit.layers.toLocaleString("en-US")} layers), vLLM on an H100 with the largest-context and largest-batch searches`);
+console.log(`  audit alone ${fmt(fit.auditMs)}, audit + fit ${fmt(fit.fitMs)}: fit adds ${fmt(fit.addedMs)} (${(fit.fitMs / fit.auditMs).toFixed(2)}× the audit; target < 50 ms) ${fit.addedMs < 50 ? "OK" : "OVER TARGET"}`);
+
+const err = benchError();
+console.log(`\nerror: quantize + dequantize + metrics of ${err.megabytes} MB of BF16 input, one core (target ≥ 200 MB/s)`);
+for (const row of err.rows) console.log(`  ${row.label.padEnd(7)} ${fmt(row.ms).padStart(10)}  ${row.mbPerSecond.toFixed(0).padStart(5)} MB/s  (${(row.ms / row.decodeMs).toFixed(1)}× decoding alone, ${fmt(row.decodeMs)}) ${row.mbPerSecond >= 200 ? "OK" : "UNDER TARGET"}`);
 
 const hub = await benchHub();
 console.log(`\nhub: mock Hub on loopback, ${hub.shards} shards, ${hub.tensors.toLocaleString("en-US")} tensors; baseline = @huggingface/hub parseSafetensorsMetadata`);

@@ -3,9 +3,9 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { toBfloat16, toHalf } from "../src/core/numerics/casts.js";
-import { dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
-import { decodeValues } from "../src/core/numerics/decode.js";
+import { bfloat16BitsOf, halfBitsOf, toBfloat16, toHalf } from "../src/core/numerics/casts.js";
+import { countBelow, FP4_TABLE, NF4_TABLE, dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
+import { decodeValues, halfTable } from "../src/core/numerics/decode.js";
 import { emptySums, errorFigures, type ErrorSums } from "../src/core/numerics/metrics.js";
 import { absmaxOffset, blockAbsmax, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "../src/core/numerics/quantize.js";
 import { gaussian } from "./values.js";
@@ -235,6 +235,52 @@ describe("properties", () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe("fast casts equal the reference casts", () => {
+  const bitsOf = (x: number): number => new Uint32Array(Float32Array.of(x).buffer)[0]!;
+  it("halfBitsOf (integer) = toHalf (arithmetic) for every fp32 tried", () => {
+    fc.assert(
+      fc.property(fc.float({ noNaN: true }), (x) => {
+        expect(halfTable()[halfBitsOf(bitsOf(x))]).toBe(toHalf(x));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const x of [65_504, 65_519.99609375, 65_520, 2 ** -24, 2 ** -25, 2 ** -25 * (1 + 2 ** -7), 2 ** -14, 2 ** -14 * (1 - 2 ** -11), 0, -0]) {
+      expect(Object.is(halfTable()[halfBitsOf(bitsOf(x))], toHalf(x))).toBe(true);
+    }
+  });
+  it("bfloat16BitsOf = toBfloat16", () => {
+    fc.assert(
+      fc.property(fc.float({ noNaN: true }), (x) => {
+        expect(new Float32Array(new Uint32Array([bfloat16BitsOf(bitsOf(x))]).buffer)[0]).toBe(toBfloat16(x));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
+describe("threshold tables equal the kernel's comparisons", () => {
+  const nibbleByTable = (s: number): number => countBelow(NF4_TABLE, s);
+  const fp4ByTable = (s: number): number => (s < 0 ? 8 : 0) | [0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011][countBelow(FP4_TABLE, Math.abs(s))]!;
+  it("on every threshold, its fp32 neighbours, NaN and ±0", () => {
+    const edges = [...NF4_THRESHOLDS, ...FP4_THRESHOLDS, ...[...FP4_THRESHOLDS].map((t) => -t), -1, 1, 0, -0, Number.NaN, 1.0000001, -1.0000001];
+    for (const t of edges) {
+      for (const s of [t, f(t * (1 + 2 ** -23)), f(t * (1 - 2 ** -23)), t + 2 ** -30, t - 2 ** -30].map(f)) {
+        expect(nibbleByTable(s)).toBe(nf4Nibble(s));
+        expect(fp4ByTable(s)).toBe(fp4Nibble(s));
+      }
+    }
+  });
+  it("on random scaled values", () => {
+    fc.assert(
+      fc.property(fc.float({ min: Math.fround(-1.01), max: Math.fround(1.01) }), (s) => {
+        expect(nibbleByTable(s)).toBe(nf4Nibble(s));
+        expect(fp4ByTable(s)).toBe(fp4Nibble(s));
+      }),
+      { numRuns: 50_000 },
     );
   });
 });

@@ -37,3 +37,36 @@ export function roundHalfEven(v: number): number {
 export function roundHalfEvenSigned(v: number): number {
   return v < 0 ? -roundHalfEven(-v) : roundHalfEven(v);
 }
+
+/**
+ * The binary16 bit pattern nearest an fp32 bit pattern (round half to even), in integer arithmetic:
+ * the fast path of `toHalf` for whole arrays (same results; a property test holds them equal).
+ */
+export function halfBitsOf(u: number): number {
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  if (a >= 0x7f800000) return sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0); // inf, NaN
+  if (a >= 0x477ff000) return sign | 0x7c00; // ≥ 65520 overflows
+  if (a < 0x38800000) {
+    // Below 2^-14: the subnormal grid of 2^-24; 2^-25 itself is a tie and goes to 0 (even).
+    if (a <= 0x33000000) return sign;
+    const e = a >>> 23;
+    const m = (a & 0x7fffff) | 0x800000;
+    const shift = 126 - e;
+    let q = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (q & 1) === 1)) q += 1;
+    return sign | q;
+  }
+  let q = (((a >>> 23) - 112) << 10) | ((a & 0x7fffff) >>> 13);
+  const rem = a & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (q & 1) === 1)) q += 1;
+  return sign | q;
+}
+
+/** bfloat16 rounding of an fp32 bit pattern, as bits of the fp32 it becomes (NaN kept NaN). */
+export function bfloat16BitsOf(u: number): number {
+  if ((u & 0x7fffffff) > 0x7f800000) return u | 0x400000;
+  return (((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16) >>> 0;
+}

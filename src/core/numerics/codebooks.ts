@@ -98,3 +98,55 @@ export function nearestDynamicIndex(s: number): number {
   }
   return lo;
 }
+
+/**
+ * Threshold counting by table, for speed (same results as the comparisons above; a test holds
+ * them equal): the range is cut into 4,096 buckets; each bucket knows how many thresholds lie
+ * surely below it and compares exactly against the (at most two) that lie in or near it.
+ */
+export interface BucketTable {
+  /** Bucket of v: floor((v − low) · scale), clamped. */
+  low: number;
+  scale: number;
+  base: Uint8Array;
+  first: Float64Array;
+  second: Float64Array;
+}
+
+const BUCKETS = 4096;
+
+function bucketTable(thresholds: Float32Array, low: number, high: number): BucketTable {
+  const scale = BUCKETS / (high - low);
+  const base = new Uint8Array(BUCKETS);
+  const first = new Float64Array(BUCKETS).fill(Infinity);
+  const second = new Float64Array(BUCKETS).fill(Infinity);
+  const slack = 1e-9;
+  for (let k = 0; k < BUCKETS; k++) {
+    const from = low + k / scale;
+    const to = low + (k + 1) / scale;
+    let below = 0;
+    const near: number[] = [];
+    for (const t of thresholds) {
+      if (t < from - slack) below += 1;
+      else if (t <= to + slack) near.push(t);
+    }
+    if (near.length > 2) throw new Error("threshold table: buckets too coarse");
+    base[k] = below;
+    if (near[0] !== undefined) first[k] = near[0];
+    if (near[1] !== undefined) second[k] = near[1];
+  }
+  return { low, scale, base, first, second };
+}
+
+/** NF4 over s ∈ [−1, 1] (values just outside land in the end buckets). */
+export const NF4_TABLE = bucketTable(NF4_THRESHOLDS, -1, 1);
+/** FP4 magnitudes over |s| ∈ [0, 1]. */
+export const FP4_TABLE = bucketTable(FP4_THRESHOLDS, 0, 1);
+
+/** Count of thresholds strictly below v; NaN counts none. */
+export function countBelow(table: BucketTable, v: number): number {
+  let k = ((v - table.low) * table.scale) | 0;
+  if (k < 0) k = 0;
+  else if (k >= BUCKETS) k = BUCKETS - 1;
+  return table.base[k]! + (v > table.first[k]! ? 1 : 0) + (v > table.second[k]! ? 1 : 0);
+}

@@ -13,7 +13,7 @@ export const ELEMENT_BYTES = { F32: 4, F16: 2, BF16: 2 } as const satisfies Reco
 let f16Table: Float32Array | undefined;
 
 /** Every binary16 bit pattern as fp32 (all exact): subnormals m·2^-24, normals (1024 + m)·2^(e−25). */
-function halfTable(): Float32Array {
+export function halfTable(): Float32Array {
   if (f16Table !== undefined) return f16Table;
   const table = new Float32Array(65_536);
   for (let bits = 0; bits < 65_536; bits++) {

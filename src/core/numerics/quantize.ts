@@ -1,11 +1,12 @@
-import { signedDynamicMap, FP4_CODE, fp4Nibble, NF4_CODE, nf4Nibble, nearestDynamicIndex } from "./codebooks.js";
-import { toBfloat16, toHalf, roundHalfEvenSigned } from "./casts.js";
-import type { DecodableDtype } from "./decode.js";
-import { addPair, type ErrorSums } from "./metrics.js";
+import { bfloat16BitsOf, halfBitsOf, roundHalfEvenSigned, toBfloat16, toHalf } from "./casts.js";
+import { FP4_CODE, FP4_RANK_BITS, FP4_TABLE, NF4_CODE, NF4_TABLE, nearestDynamicIndex, signedDynamicMap, type BucketTable } from "./codebooks.js";
+import { halfTable, type DecodableDtype } from "./decode.js";
+import type { ErrorSums } from "./metrics.js";
 
 /**
  * bitsandbytes' quantize → dequantize round trips on decoded values, measured into `sums`
  * (spec quantization-error §2–§5). All arithmetic is fp32 (Math.fround) where bitsandbytes' is.
+ * The loops are written for speed: no allocation or call per element where a table does.
  */
 const f = Math.fround;
 
@@ -24,13 +25,15 @@ export function blockAbsmax(x: Float32Array): { absmax: Float32Array; bad: Uint8
   const bad = new Uint8Array(blocks);
   for (let b = 0; b < blocks; b++) {
     let max = 0;
+    let finite = true;
     const end = Math.min(x.length, (b + 1) * BLOCK);
     for (let i = b * BLOCK; i < end; i++) {
       const v = x[i]!;
-      if (!Number.isFinite(v)) bad[b] = 1;
-      const a = Math.abs(v);
+      const a = v < 0 ? -v : v;
       if (a > max) max = a;
+      else if (!(a <= max)) finite = false; // NaN fails every comparison
     }
+    if (max === Infinity || !finite) bad[b] = 1;
     absmax[b] = max;
   }
   return { absmax, bad };
@@ -63,14 +66,23 @@ export function absmaxOffset(absmax: Float32Array): number {
 
 /**
  * NF4/FP4 blockwise (blocks of 64 from the start of `x`, which begins on a block boundary) with the
- * GPU mapping; `restoredAbsmax` is double quantization's absmax′ when it applies.
+ * GPU mapping; `restoredAbsmax` is double quantization's absmax′ when it applies. A block has only
+ * 16 possible restored values: they are computed (and cast) once per block.
  */
 export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: DecodableDtype, sums: ErrorSums, restoredAbsmax?: Float32Array): void {
   const { absmax, bad } = blockAbsmax(x);
   const scaleFor = restoredAbsmax ?? absmax;
-  const code = type === "nf4" ? NF4_CODE : FP4_CODE;
-  const nibble = type === "nf4" ? nf4Nibble : fp4Nibble;
+  const nf4 = type === "nf4";
+  const code = nf4 ? NF4_CODE : FP4_CODE;
+  const table: BucketTable = nf4 ? NF4_TABLE : FP4_TABLE;
+  const { low, scale: bucketScale, base, first, second } = table;
   const cast = castTo(dtype);
+  const restoredOf = new Float64Array(16);
+  let n = 0;
+  let sx2 = 0;
+  let se2 = 0;
+  let sae = 0;
+  let max = sums.maxAbsError;
   for (let b = 0; b < absmax.length; b++) {
     const start = b * BLOCK;
     const end = Math.min(x.length, start + BLOCK);
@@ -80,12 +92,31 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
     }
     const inv = f(1 / absmax[b]!);
     const scale = scaleFor[b]!;
+    for (let k = 0; k < 16; k++) restoredOf[k] = cast(f(code[k]! * scale));
     for (let i = start; i < end; i++) {
       const v = x[i]!;
-      const restored = cast(f(code[nibble(f(v * inv))]! * scale));
-      addPair(sums, v, restored);
+      const s = f(v * inv);
+      // The nibble: thresholds counted by table (NF4 on s; FP4 on |s| with the sign bit for s < 0).
+      const m = nf4 ? s : s < 0 ? -s : s;
+      let k = ((m - low) * bucketScale) | 0;
+      if (k < 0) k = 0;
+      else if (k > 4095) k = 4095;
+      const count = base[k]! + (m > first[k]! ? 1 : 0) + (m > second[k]! ? 1 : 0);
+      const nibble = nf4 ? count : (s < 0 ? 8 : 0) | FP4_RANK_BITS[count]!;
+      const e = restoredOf[nibble]! - v;
+      const ae = e < 0 ? -e : e;
+      sx2 += v * v;
+      se2 += e * e;
+      sae += ae;
+      if (ae > max) max = ae;
     }
+    n += end - start;
   }
+  sums.elements += n;
+  sums.sumSquares += sx2;
+  sums.sumSquaredError += se2;
+  sums.sumAbsError += sae;
+  sums.maxAbsError = max;
 }
 
 // fl(1/127) as bitsandbytes multiplies by it when dequantizing LLM.int8 weights.
@@ -93,50 +124,92 @@ const INV_127 = f(7.874015718698502e-3);
 
 /** LLM.int8 (§4): fp16 cast, row-wise absmax (SCB), round half to even, x̂ = fl(fl(q·SCB)·fl(1/127)). */
 export function measureInt8(x: Float32Array, rowLength: number, sums: ErrorSums): void {
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const table = halfTable();
   const h = new Float32Array(rowLength);
+  let max = sums.maxAbsError;
   for (let start = 0; start + rowLength <= x.length; start += rowLength) {
     let scb = 0;
     let excluded = false;
     for (let i = 0; i < rowLength; i++) {
-      const v = x[start + i]!;
-      if (!Number.isFinite(v)) {
-        sums.nonFinite += 1;
-        excluded = true;
-        continue;
-      }
-      const half = toHalf(v);
+      const half = table[halfBitsOf(bits[start + i]!)]!;
       h[i] = half;
-      if (!Number.isFinite(half)) {
-        sums.overflow += 1;
-        excluded = true;
-      } else if (Math.abs(half) > scb) scb = Math.abs(half);
+      const a = half < 0 ? -half : half;
+      if (a > scb) scb = a;
+      else if (!(a <= scb)) excluded = true; // NaN
+      if (a === Infinity) excluded = true;
     }
-    // A row with an overflow dequantizes to NaN in bitsandbytes: excluded from the metrics, counted above.
-    if (excluded) continue;
+    if (excluded) {
+      // A row with an overflow dequantizes to NaN in bitsandbytes: excluded from the metrics, counted.
+      for (let i = 0; i < rowLength; i++) {
+        const v = x[start + i]!;
+        if (!Number.isFinite(v)) sums.nonFinite += 1;
+        else if (!Number.isFinite(h[i]!)) sums.overflow += 1;
+      }
+      continue;
+    }
     const scale = f(127 / scb);
+    let sx2 = 0;
+    let se2 = 0;
+    let sae = 0;
     for (let i = 0; i < rowLength; i++) {
       const product = f(h[i]! * scale);
-      const q = Number.isNaN(product) ? 0 : roundHalfEvenSigned(product);
-      addPair(sums, x[start + i]!, f(f(q * scb) * INV_127));
+      const q = product !== product ? 0 : roundHalfEvenSigned(product);
+      const v = x[start + i]!;
+      const e = f(f(q * scb) * INV_127) - v;
+      const ae = e < 0 ? -e : e;
+      sx2 += v * v;
+      se2 += e * e;
+      sae += ae;
+      if (ae > max) max = ae;
     }
+    sums.elements += rowLength;
+    sums.sumSquares += sx2;
+    sums.sumSquaredError += se2;
+    sums.sumAbsError += sae;
   }
+  sums.maxAbsError = max;
 }
 
 /** fp16 / bf16 casts (§5): overflow excluded and counted, underflow counted and kept. */
 export function measureCast(x: Float32Array, target: "fp16" | "bf16", sums: ErrorSums): void {
-  const cast = target === "fp16" ? toHalf : toBfloat16;
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const table = halfTable();
+  const scratch = new Float32Array(1);
+  const scratchBits = new Uint32Array(scratch.buffer);
+  let n = 0;
+  let sx2 = 0;
+  let se2 = 0;
+  let sae = 0;
+  let max = sums.maxAbsError;
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (!Number.isFinite(v)) {
+    if (v !== v || v === Infinity || v === -Infinity) {
       sums.nonFinite += 1;
       continue;
     }
-    const restored = cast(v);
-    if (!Number.isFinite(restored)) {
+    let restored: number;
+    if (target === "fp16") restored = table[halfBitsOf(bits[i]!)]!;
+    else {
+      scratchBits[0] = bfloat16BitsOf(bits[i]!);
+      restored = scratch[0]!;
+    }
+    if (restored === Infinity || restored === -Infinity) {
       sums.overflow += 1;
       continue;
     }
     if (restored === 0 && v !== 0) sums.underflow += 1;
-    addPair(sums, v, restored);
+    const e = restored - v;
+    const ae = e < 0 ? -e : e;
+    n += 1;
+    sx2 += v * v;
+    se2 += e * e;
+    sae += ae;
+    if (ae > max) max = ae;
   }
+  sums.elements += n;
+  sums.sumSquares += sx2;
+  sums.sumSquaredError += se2;
+  sums.sumAbsError += sae;
+  sums.maxAbsError = max;
 }

@@ -47,8 +47,9 @@ export class TensorMeasurement {
     switch (this.scheme) {
       case "nf4":
       case "fp4": {
-        const restored = this.doubleQuant ? doubleQuantize(blockAbsmax(x).absmax, this.offset) : undefined;
-        measureFourBit(x, this.scheme, this.plan.dtype, this.sums, restored);
+        const blocks = blockAbsmax(x);
+        const restored = this.doubleQuant ? doubleQuantize(blocks.absmax, this.offset) : undefined;
+        measureFourBit(x, this.scheme, this.plan.dtype, this.sums, restored, blocks);
         break;
       }
       case "int8":

@@ -69,8 +69,8 @@ export function absmaxOffset(absmax: Float32Array): number {
  * GPU mapping; `restoredAbsmax` is double quantization's absmax′ when it applies. A block has only
  * 16 possible restored values: they are computed (and cast) once per block.
  */
-export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: DecodableDtype, sums: ErrorSums, restoredAbsmax?: Float32Array): void {
-  const { absmax, bad } = blockAbsmax(x);
+export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: DecodableDtype, sums: ErrorSums, restoredAbsmax?: Float32Array, blocks: { absmax: Float32Array; bad: Uint8Array } = blockAbsmax(x)): void {
+  const { absmax, bad } = blocks;
   const scaleFor = restoredAbsmax ?? absmax;
   const nf4 = type === "nf4";
   const code = nf4 ? NF4_CODE : FP4_CODE;

@@ -1,7 +1,7 @@
 import { TORCH_DTYPES, type TorchDtype } from "../core/format/index.js";
 import type { Gates } from "../core/report/index.js";
 import { UsageError } from "../core/errors.js";
-import { EXPERT_LAYOUTS, QUANT_STORAGE, SCHEME_NAMES, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/storage/index.js";
+import { EXPERT_LAYOUTS, QUANT_STORAGE, SCHEME_NAMES, unsafeSkipPattern, type QuantStorage, type SchemeName, type SimulationOptions } from "../core/storage/index.js";
 import type { SchemeChoice } from "../core/report/index.js";
 import { OPTIMIZERS, TRAIN_MODES, type OptimizerName, type TrainingOptions } from "../core/budget/index.js";
 import { UNITS, type Units } from "../render/units.js";
@@ -46,7 +46,7 @@ export function toSimulationOptions(raw: RawAuditOptions): SimulationOptions {
     doubleQuant: raw.doubleQuant === true,
     quantStorage: quantStorageOf(raw),
     torchDtype: raw.torchDtype === undefined ? "auto" : oneOf(raw.torchDtype, TORCH_DTYPE_CHOICES, "--torch-dtype"),
-    skipModules: raw.skipModules === undefined ? null : parseNames(raw.skipModules, "--skip-modules"),
+    skipModules: raw.skipModules === undefined ? null : parseSkipModules(raw.skipModules),
     experts: raw.experts === undefined ? "fused" : oneOf(raw.experts, EXPERT_LAYOUTS, "--experts"),
   };
 }
@@ -167,6 +167,15 @@ export function toTrainingOptions(raw: RawTrainingOptions): (Omit<TrainingOption
     adapterDtype: raw.adapterDtype === undefined ? "fp32" : oneOf(raw.adapterDtype, Object.keys(TORCH_DTYPES) as TorchDtype[], "--adapter-dtype"),
     prepareKbit: raw.prepareKbit !== false,
   };
+}
+
+function parseSkipModules(value: string): string[] {
+  const names = parseNames(value, "--skip-modules");
+  for (const name of names) {
+    const why = unsafeSkipPattern(name);
+    if (why !== null) throw new UsageError(`--skip-modules ${JSON.stringify(name)} is refused: ${why}; use module names or simple patterns`);
+  }
+  return names;
 }
 
 function parseNames(value: string, flag: string): string[] {

@@ -16,10 +16,11 @@ export interface ByteSource {
  * Reads a safetensors header with one speculative read of `firstRead` bytes, which usually covers
  * the whole header, and a second read only for the rest of a longer header.
  */
-export async function readHeader(source: ByteSource, firstRead = 100_000): Promise<SafetensorsHeader> {
+export async function readHeader(source: ByteSource, firstRead = 100_000, budget?: HeaderBudget): Promise<SafetensorsHeader> {
   const end = source.size === undefined ? firstRead : Math.min(firstRead, source.size);
   const head = await source.read(0, Math.max(end, LENGTH_PREFIX_BYTES));
   const length = parseHeaderLength(head.subarray(0, LENGTH_PREFIX_BYTES), source.name, source.size);
+  budget?.take(length, source.name);
   const needed = LENGTH_PREFIX_BYTES + length;
   let json: Uint8Array;
   if (head.length >= needed) {
@@ -36,8 +37,36 @@ export async function readHeader(source: ByteSource, firstRead = 100_000): Promi
   return parseHeader(json, source.name, source.size);
 }
 
-/** Largest tensor content read from a data region: quant-state JSON blobs are a few hundred bytes. */
-export const MAX_BLOB_BYTES = 1_000_000;
+/**
+ * Header bytes a whole model may take, across its shards: 163 shards of 1,000 tensors need ~15 MB.
+ * Each header alone may be up to 100,000,000 bytes (the format's limit); together they must not
+ * drive memory without bound.
+ */
+export const MAX_TOTAL_HEADER_BYTES = 512 * 1024 * 1024;
+
+export class HeaderBudget {
+  private used = 0;
+  constructor(
+    private readonly total = MAX_TOTAL_HEADER_BYTES,
+    /** Expected header length per file (from the shard index): far past it, the header is refused. */
+    private readonly expected: (name: string) => number | undefined = () => undefined,
+  ) {}
+
+  take(length: number, name: string): void {
+    const expected = this.expected(name);
+    // 16 times the index's estimate and 1 MiB spare: room for long names and metadata, not for a bomb.
+    if (expected !== undefined && length > expected * 16 + 1024 * 1024) {
+      throw new HeaderError(name, `header of ${length.toLocaleString("en-US")} bytes, far more than the ${expected.toLocaleString("en-US")} its index entries suggest`);
+    }
+    this.used += length;
+    if (this.used > this.total) throw new HeaderError(name, `headers of this model exceed ${this.total.toLocaleString("en-US")} bytes in all`);
+  }
+}
+
+/** Largest quant-state blob read from a data region: bitsandbytes' JSON is a few hundred bytes. */
+export const MAX_BLOB_BYTES = 64 * 1024;
+/** All quant-state blobs of a model together. */
+export const MAX_TOTAL_BLOB_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads the contents of bitsandbytes' quant-state blobs when the file has its data region (a
@@ -48,7 +77,9 @@ export async function readQuantStateBlobs(source: ByteSource, header: Safetensor
   if (source.size === undefined || source.size < start + header.dataBytes) return undefined;
   const wanted = header.tensors.filter((t) => t.name.includes(QUANT_STATE_MARKER) && t.dataOffsets[1] - t.dataOffsets[0] <= MAX_BLOB_BYTES);
   if (wanted.length === 0) return undefined;
-  const blobs: Record<string, Uint8Array> = {};
+  const total = wanted.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
+  if (total > MAX_TOTAL_BLOB_BYTES) throw new HeaderError(source.name, `quant-state blobs of ${total.toLocaleString("en-US")} bytes in all, over the ${MAX_TOTAL_BLOB_BYTES.toLocaleString("en-US")}-byte limit`);
+  const blobs = Object.create(null) as Record<string, Uint8Array>;
   for (const tensor of wanted) blobs[tensor.name] = await source.read(start + tensor.dataOffsets[0], start + tensor.dataOffsets[1]);
   return blobs;
 }

@@ -1,31 +1,35 @@
-import { open, readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { assembleCheckpoint, parseShardIndex, type ShardIndex } from "../core/format/index.js";
-import { readModelConfig } from "../core/format/index.js";
+import pLimit from "p-limit";
 import { InputError } from "../core/errors.js";
-import { parseHeader } from "../core/format/index.js";
-import type { Checkpoint, CheckpointFile } from "../core/format/index.js";
-import type { ModelConfig } from "../core/format/index.js";
-import { MODEL_FILES, planWeightFiles } from "../core/format/index.js";
-import { readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
+import { assembleCheckpoint, MAX_HEADER_BYTES, MODEL_FILES, parseHeader, parseJsonText, parseShardIndex, planWeightFiles, readModelConfig, type Checkpoint, type CheckpointFile, type ModelConfig, type ShardIndex } from "../core/format/index.js";
+import { HeaderBudget, readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
+import { openRegularFile, readSmallFile } from "./files.js";
 
+/** Limits as the Hub source has them: a config is a few KB, an index of 163 shards ~15 MB. */
+const MAX_CONFIG_BYTES = 4_000_000;
+const MAX_INDEX_BYTES = 200_000_000;
+/** Shard files open at once (a folder of 1,000 shards must not exhaust file descriptors). */
+const LOCAL_CONCURRENCY = 32;
 
 /**
  * Loads a local model: a `.safetensors` file, a header's JSON on its own, a shard index, or a folder
  * holding `model.safetensors` or `model.safetensors.index.json` (with config.json when present).
+ * Every file must be a regular file (symlinks followed), read within a size limit.
  */
 export async function loadLocalCheckpoint(path: string): Promise<Checkpoint> {
   const info = await statOrThrow(path);
   if (info.isDirectory()) return loadDirectory(path);
   if (path.endsWith(".json")) {
-    const json = await readJson(path);
+    const bytes = await readSmallFile(path, MAX_INDEX_BYTES);
+    const json = parseJsonText(new TextDecoder().decode(bytes), path);
     if (typeof json === "object" && json !== null && "weight_map" in json) {
       return loadSharded(dirname(path), path, parseShardIndex(json, path));
     }
     if (typeof json === "object" && json !== null && ("model_type" in json || "architectures" in json)) {
       throw new InputError(`${path}: this is a model's config.json, not a safetensors header; give the folder that holds it`);
     }
-    const bytes = await readFile(path);
+    if (bytes.length > MAX_HEADER_BYTES) throw new InputError(`${path}: a header of ${bytes.length} bytes is over the ${MAX_HEADER_BYTES}-byte limit`);
     const header = parseHeader(bytes, path);
     return assembleCheckpoint(path, [{ name: basename(path), header }], await readConfig(dirname(path)));
   }
@@ -37,39 +41,40 @@ async function loadDirectory(dir: string): Promise<Checkpoint> {
   const plan = planWeightFiles(await readdir(dir));
   if (plan.kind === "index") {
     const indexPath = join(dir, MODEL_FILES.index);
-    return loadSharded(dir, indexPath, parseShardIndex(await readJson(indexPath), indexPath));
+    return loadSharded(dir, indexPath, parseShardIndex(await readJson(indexPath, MAX_INDEX_BYTES), indexPath));
   }
   if (plan.kind === "none") {
     const found = plan.otherWeights.length > 0 ? ` (it has ${plan.otherWeights.join(", ")}; only safetensors headers can be audited)` : "";
     throw new InputError(`${dir}: no safetensors weights${found}`);
   }
-  const files = await Promise.all(plan.files.map((name) => readLocalHeader(join(dir, name), name)));
+  const limit = pLimit(LOCAL_CONCURRENCY);
+  const budget = new HeaderBudget();
+  const files = await Promise.all(plan.files.map((name) => limit(() => readLocalHeader(join(dir, name), name, budget))));
   return assembleCheckpoint(dir, files, await readConfig(dir));
 }
 
 async function loadSharded(dir: string, indexPath: string, index: ShardIndex): Promise<Checkpoint> {
+  const limit = pLimit(LOCAL_CONCURRENCY);
+  const budget = new HeaderBudget();
   const files: CheckpointFile[] = await Promise.all(
-    index.shards.map(async (shard) => {
-      const path = join(dir, shard);
-      try {
-        await stat(path);
-      } catch {
-        throw new InputError(`${indexPath}: shard ${shard} is missing`);
-      }
-      return readLocalHeader(path, shard);
-    }),
+    index.shards.map((shard) =>
+      limit(async () => {
+        const path = join(dir, shard);
+        try {
+          await stat(path);
+        } catch {
+          throw new InputError(`${indexPath}: shard ${shard} is missing`);
+        }
+        return readLocalHeader(path, shard, budget);
+      }),
+    ),
   );
   return assembleCheckpoint(dir, files, await readConfig(dir), index, indexPath);
 }
 
-async function readLocalHeader(path: string, name: string): Promise<CheckpointFile> {
-  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
-    throw new InputError(`${path}: cannot open (${error.code ?? error.message})`);
-  });
+async function readLocalHeader(path: string, name: string, budget?: HeaderBudget): Promise<CheckpointFile> {
+  const { handle, size } = await openRegularFile(path);
   try {
-    const info = await handle.stat();
-    if (!info.isFile() && !info.isCharacterDevice()) throw new InputError(`${path}: not a file`);
-    const size = info.size;
     const source: ByteSource = {
       name: path,
       size,
@@ -81,7 +86,7 @@ async function readLocalHeader(path: string, name: string): Promise<CheckpointFi
         return buffer.subarray(0, bytesRead);
       },
     };
-    const header = await readHeader(source);
+    const header = await readHeader(source, undefined, budget);
     const blobs = await readQuantStateBlobs(source, header);
     return { name, header, ...(blobs === undefined ? {} : { blobs }) };
   } finally {
@@ -96,18 +101,11 @@ async function readConfig(dir: string): Promise<ModelConfig | null> {
   } catch {
     return null;
   }
-  return readModelConfig(await readJson(path));
+  return readModelConfig(await readJson(path, MAX_CONFIG_BYTES));
 }
 
-async function readJson(path: string): Promise<unknown> {
-  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new InputError(`${path}: cannot read (${error.code ?? error.message})`);
-  });
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new InputError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
+async function readJson(path: string, maxBytes: number): Promise<unknown> {
+  return parseJsonText(new TextDecoder().decode(await readSmallFile(path, maxBytes)), path);
 }
 
 async function statOrThrow(path: string): Promise<Awaited<ReturnType<typeof stat>>> {

@@ -206,7 +206,8 @@ const DEFAULT_TARGETS: Record<string, string[]> = {
 
 /** PEFT's default target modules for a model type, if it has one. */
 export function defaultTargetModules(modelType: string | undefined): string[] | undefined {
-  return modelType === undefined ? undefined : DEFAULT_TARGETS[modelType];
+  // Own properties only: model_type comes from a file ("constructor" must find nothing).
+  return modelType === undefined || !Object.prototype.hasOwnProperty.call(DEFAULT_TARGETS, modelType) ? undefined : DEFAULT_TARGETS[modelType];
 }
 
 export function optimizerBytes(tensorElements: number[], name: OptimizerName): { total: number; pageable: number } {

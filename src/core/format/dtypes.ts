@@ -71,20 +71,22 @@ export const TORCH_NAME = {
   F6_E3M2: "float6_e3m2",
 } as const satisfies Record<Dtype, string>;
 
+const DTYPE_ALIASES = new Map<string, TorchDtype>([
+  ["float32", "fp32"],
+  ["float", "fp32"],
+  ["float16", "fp16"],
+  ["half", "fp16"],
+  ["bfloat16", "bf16"],
+  ["float64", "fp64"],
+  ["double", "fp64"],
+]);
+
 /** Maps a config.json dtype string (`"bfloat16"`, `"torch.float16"`) to a load dtype, if it is one. */
 export function torchDtypeFromConfig(value: unknown): TorchDtype | undefined {
   if (typeof value !== "string") return undefined;
   const name = value.replace(/^torch\./, "");
-  const aliases: Record<string, TorchDtype> = {
-    float32: "fp32",
-    float: "fp32",
-    float16: "fp16",
-    half: "fp16",
-    bfloat16: "bf16",
-    float64: "fp64",
-    double: "fp64",
-  };
-  return aliases[name];
+  // A Map: the string comes from a file, and "constructor" or "__proto__" must find nothing.
+  return DTYPE_ALIASES.get(name);
 }
 
 /** The load dtype a checkpoint dtype corresponds to, for "auto" (the checkpoint's own dtype). */

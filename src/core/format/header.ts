@@ -64,7 +64,9 @@ export function parseHeader(json: Uint8Array, file: string, fileSize?: number): 
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new HeaderError(file, `header is not valid JSON (${(error as Error).message})`);
+    // The position, never the text: a header is untrusted and may hold escape sequences.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new HeaderError(file, `header is not valid JSON${at === undefined ? "" : ` (at byte ${at})`}`);
   }
   if (!isPlainObject(parsed)) throw new HeaderError(file, "header is not a JSON object");
 
@@ -92,7 +94,8 @@ export function parseHeader(json: Uint8Array, file: string, fileSize?: number): 
 function parseMetadata(value: unknown, file: string): Record<string, string> | null {
   if (value === null) return null;
   if (!isPlainObject(value)) throw new HeaderError(file, "__metadata__ is not an object of strings");
-  const out: Record<string, string> = {};
+  // No prototype: a key named "__proto__" is data here.
+  const out = Object.create(null) as Record<string, string>;
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== "string") throw new HeaderError(file, `__metadata__ value of ${JSON.stringify(key)} is not a string`);
     out[key] = item;

@@ -10,5 +10,5 @@ export { count, explainReport } from "./explain.js";
 export { QUANT_FORMATS, QUANT_STATE_MARKER, type QuantFormat } from "./packed-layouts.js";
 export { quantStatesNeeded } from "./prequantized.js";
 export { EXPERT_LAYOUTS, FOUR_BIT, INT8, QUANT_STORAGE, SCHEME_NAMES, type ExpertLayout, type QuantStorage, type SchemeName, type SimulationOptions } from "./schemes.js";
-export { logicalCheckpoint, matchesModule, simulateScheme, sumTotals } from "./simulate.js";
+export { logicalCheckpoint, matchesModule, simulateScheme, sumTotals, unsafeSkipPattern } from "./simulate.js";
 export type { StorageReport, TensorReport, Totals } from "./storage-report.js";

@@ -205,9 +205,25 @@ function isSkipped(entry: ClassifiedTensor, skip: string[] | null): boolean {
  * read as a regular expression, matches at the start of the module name (so it may equal it or be a
  * prefix of it: "model.layers.1" also reaches layers 10–19, as it does there), or the module name
  * ends with it. A name that is not a valid regular expression is matched literally.
+ *
+ * Module names come from a downloaded header: the work per name is bounded. A literal prefix or
+ * suffix is tried first; the regular expression runs only on names up to MAX_PATTERN_SUBJECT
+ * characters; and patterns that repeat a group (the shapes that backtrack exponentially, `(a+)+`,
+ * `(a|a)*`) are refused when the options are read (`unsafeSkipPattern`).
  */
 export function matchesModule(name: string, module: string): boolean {
-  return module.endsWith(name) || startPattern(name).test(module);
+  if (module.endsWith(name) || module.startsWith(name)) return true;
+  return module.length <= MAX_PATTERN_SUBJECT && startPattern(name).test(module);
+}
+
+export const MAX_PATTERN_SUBJECT = 1000;
+
+/** Why a --skip-modules pattern is refused, or null: a quantified group can backtrack exponentially. */
+export function unsafeSkipPattern(name: string): string | null {
+  if (name.length > 200) return "longer than 200 characters";
+  if (/\)\s*[*+?{]/.test(name)) return "it repeats a group ((…)+, (…)*, (…){n}), which can take exponential time on hostile names";
+  if (/\\[1-9]/.test(name)) return "it uses a back-reference";
+  return null;
 }
 
 const patterns = new Map<string, RegExp>();

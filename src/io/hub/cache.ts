@@ -1,5 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { readSmallFile } from "../files.js";
 
 /** Everything an audit of one commit needs, so a second audit needs at most the revision lookup. */
 export interface CachedSnapshot {
@@ -16,16 +18,27 @@ export interface CachedSnapshot {
 }
 
 const SHA = /^[0-9a-f]{40}$/;
+/** Bumped whenever the entry's shape changes: entries of another version are misses. */
+export const CACHE_FORMAT = 2;
+/** A snapshot holds headers: 163 shards of 1,000 tensors take ~15 MB; more than this is not ours. */
+const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 
 /**
- * Header cache under XDG_CACHE_HOME/qaudit: `models--org--name/refs/<revision>` holds a commit sha,
- * `models--org--name/snapshots/<sha>[--subfolder].json` one CachedSnapshot. Entries are written atomically.
+ * Header cache under XDG_CACHE_HOME/qaudit/v2/<endpoint hash>: `models--org--name/refs/<revision>`
+ * holds a commit sha, `models--org--name/snapshots/<sha>[--subfolder].json` one snapshot. Entries are
+ * written atomically and validated on reading: anything malformed, of another format version, or
+ * inconsistent (no files, a file without its header) is a miss, never an empty report.
  */
 export class HeaderCache {
-  constructor(private readonly root: string) {}
+  private readonly root: string;
+
+  constructor(root: string, endpoint: string) {
+    // Two endpoints (the Hub and a mirror) may serve different content under the same names.
+    this.root = join(root, `v${CACHE_FORMAT}`, createHash("sha256").update(endpoint).digest("hex").slice(0, 16));
+  }
 
   async readRef(repo: string, revision: string): Promise<string | undefined> {
-    const sha = (await readText(this.refPath(repo, revision)))?.trim();
+    const sha = (await readText(this.refPath(repo, revision), 64))?.trim();
     return sha !== undefined && SHA.test(sha) ? sha : undefined;
   }
 
@@ -34,17 +47,17 @@ export class HeaderCache {
   }
 
   async readSnapshot(repo: string, sha: string, subfolder: string): Promise<CachedSnapshot | undefined> {
-    const text = await readText(this.snapshotPath(repo, sha, subfolder));
+    const text = await readText(this.snapshotPath(repo, sha, subfolder), MAX_SNAPSHOT_BYTES);
     if (text === undefined) return undefined;
     try {
-      return JSON.parse(text) as CachedSnapshot;
+      return validSnapshot(JSON.parse(text));
     } catch {
       return undefined; // a damaged entry is a miss; it is rewritten after the next read
     }
   }
 
   async writeSnapshot(repo: string, sha: string, subfolder: string, snapshot: CachedSnapshot): Promise<void> {
-    await writeAtomic(this.snapshotPath(repo, sha, subfolder), JSON.stringify(snapshot));
+    await writeAtomic(this.snapshotPath(repo, sha, subfolder), JSON.stringify({ format: CACHE_FORMAT, ...snapshot }));
   }
 
   private repoDir(repo: string): string {
@@ -63,9 +76,33 @@ export class HeaderCache {
   }
 }
 
-async function readText(path: string): Promise<string | undefined> {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === "string";
+const own = (o: Record<string, unknown>, k: string): unknown => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+
+/** The entry as written by this version, or undefined. */
+export function validSnapshot(value: unknown): CachedSnapshot | undefined {
+  if (!isObject(value) || own(value, "format") !== CACHE_FORMAT) return undefined;
+  const files = own(value, "files");
+  const config = own(value, "config");
+  const index = own(value, "index");
+  const headers = own(value, "headers");
+  const blobs = own(value, "blobs");
+  if (!Array.isArray(files) || files.length === 0 || !files.every(isString)) return undefined;
+  if (!(config === null || isString(config)) || !(index === null || isString(index)) || !isObject(headers)) return undefined;
+  for (const file of files) {
+    const entry = own(headers, file);
+    if (!isObject(entry) || !isString(own(entry, "json"))) return undefined;
+    const size = own(entry, "size");
+    if (size !== undefined && !(typeof size === "number" && Number.isSafeInteger(size) && size >= 0)) return undefined;
+  }
+  if (blobs !== undefined && !(isObject(blobs) && Object.values(blobs).every((b) => isObject(b) && Object.values(b).every(isString)))) return undefined;
+  return { files, config, index, headers: headers as CachedSnapshot["headers"], ...(blobs === undefined ? {} : { blobs: blobs as CachedSnapshot["blobs"] & object }) };
+}
+
+async function readText(path: string, maxBytes: number): Promise<string | undefined> {
   try {
-    return await readFile(path, "utf8");
+    return new TextDecoder().decode(await readSmallFile(path, maxBytes));
   } catch {
     return undefined;
   }

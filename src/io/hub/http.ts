@@ -9,9 +9,14 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   /** Per attempt, body included. */
   timeoutMs: number;
+  /** All attempts and waits of one request together; no retry starts that would end past it (default: twice the timeout, at least timeout + 30 s). */
+  overallMs?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 500, maxRetryAfterMs: 60_000, timeoutMs: 30_000 };
+
+/** The revision lookup's answer: ~20 KB for a 163-shard repo. Counted after decompression. */
+export const MAX_API_BYTES = 16 * 1024 * 1024;
 
 /** What crossed the wire: every HTTP exchange (redirect hops included) and body bytes received. */
 export interface HttpStats {
@@ -72,8 +77,9 @@ export class HubHttp {
       const url = typeof input === "string" || input instanceof URL ? input.toString() : input.url;
       return this.withRetries(ctx, async (signal) => {
         const { response } = await this.send(url, {}, ctx, signal);
-        // Buffer the body inside the attempt so a reset mid-body is retried too.
-        const body = await readAll(response, Number.POSITIVE_INFINITY, this.stats);
+        // Buffer the body inside the attempt so a reset mid-body is retried too; bounded, inflated bytes counted.
+        const body = await readAll(response, MAX_API_BYTES + 1, this.stats);
+        if (body.length > MAX_API_BYTES) throw new HubError(`the Hub's answer for ${ctx.repo} is over ${MAX_API_BYTES} bytes; refusing it`);
         return new Response(body, { status: response.status, headers: response.headers });
       });
     }) as typeof fetch;
@@ -145,6 +151,7 @@ export class HubHttp {
         await response.body?.cancel();
         if (location === null) throw new HubError(`${ctx.file ?? ctx.repo}: redirect ${response.status} without a Location`);
         current = new URL(location, current);
+        if (current.protocol !== "https:" && current.protocol !== "http:") throw new HubError(`${ctx.file ?? ctx.repo}: redirected to an unsupported scheme (${current.protocol})`);
         continue;
       }
       if (response.ok) return { response, ...(commit === undefined ? {} : { commit }) };
@@ -160,18 +167,22 @@ export class HubHttp {
   }
 
   private async withRetries<T>(ctx: HubErrorContext, attempt: (signal: AbortSignal, stop: () => void) => Promise<T>): Promise<T> {
+    const overall = this.retry.overallMs ?? Math.max(2 * this.retry.timeoutMs, this.retry.timeoutMs + 30_000);
+    const deadline = Date.now() + overall;
     for (let tries = 0; ; tries++) {
       // `stop` ends this attempt's transfer at once (closing the connection), when we have read enough.
       const own = new AbortController();
-      const signals = [own.signal, AbortSignal.timeout(this.retry.timeoutMs), ...(this.cancel === undefined ? [] : [this.cancel])];
+      const remaining = Math.max(1, Math.min(this.retry.timeoutMs, deadline - Date.now()));
+      const signals = [own.signal, AbortSignal.timeout(remaining), ...(this.cancel === undefined ? [] : [this.cancel])];
       const signal = AbortSignal.any(signals);
       try {
         return await attempt(signal, () => own.abort());
       } catch (error) {
         if (error instanceof HubError) throw error;
         if (this.cancel?.aborted === true) throw new HubError(`${ctx.file ?? ctx.repo}: cancelled`);
-        const failure = asTransient(error, this.retry.timeoutMs);
+        const failure = asTransient(error, this.retry.timeoutMs, hostOf(ctx.endpoint));
         const subject = ctx.file ?? ctx.repo;
+        if (failure.final) throw new HubError(failure.message);
         if (failure.retryAfterMs !== undefined && failure.retryAfterMs > this.retry.maxRetryAfterMs) {
           throw new HubError(`${failure.message} (Retry-After ${Math.ceil(failure.retryAfterMs / 1000)} s)`);
         }
@@ -179,6 +190,9 @@ export class HubHttp {
           throw new HubError(`${failure.status === undefined ? `${subject}: ${failure.message}` : failure.message}, after ${tries + 1} attempts`);
         }
         const delay = failure.retryAfterMs ?? this.retry.baseDelayMs * 2 ** tries;
+        if (Date.now() + delay >= deadline) {
+          throw new HubError(`${failure.status === undefined ? `${subject}: ${failure.message}` : failure.message}; gave up after ${tries + 1} attempts (the next would pass the ${Math.round(overall / 1000)} s deadline)`);
+        }
         this.onRetry(`${subject}: ${failure.status === undefined ? failure.message : `status ${failure.status}`}; retrying in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -186,12 +200,27 @@ export class HubHttp {
   }
 }
 
-function asTransient(error: unknown, timeoutMs: number): TransientFailure {
+function hostOf(endpoint: string): string {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return endpoint;
+  }
+}
+
+// Errors from the network stack that another attempt can cure; anything else (an invalid header
+// value, an unsupported scheme: raised before a request is sent) fails at once.
+const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CLOSED"]);
+const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
+
+function asTransient(error: unknown, timeoutMs: number, host: string): TransientFailure & { final?: boolean } {
   if (error instanceof TransientFailure) return error;
   const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e.name === "TimeoutError" || e.name === "AbortError") return new TransientFailure(`timed out after ${timeoutMs} ms`);
-  const cause = e.cause?.code ?? e.cause?.message ?? e.message ?? String(error);
-  return new TransientFailure(`network error (${cause})`);
+  const code = e.cause?.code;
+  if (code !== undefined && DNS_CODES.has(code)) return Object.assign(new TransientFailure(`cannot reach ${host}: DNS lookup failed (${code}); no network, or a wrong HF_ENDPOINT?`), { final: true });
+  if (code !== undefined && TRANSIENT_CODES.has(code)) return new TransientFailure(code === "ECONNREFUSED" ? `cannot reach ${host}: connection refused` : `network error (${code})`);
+  return Object.assign(new TransientFailure(`request failed before reaching ${host} (${code ?? e.cause?.message ?? e.message ?? "unknown error"})`), { final: true });
 }
 
 /** Reads a body to its end, or until `limit` bytes have arrived, then cancels the rest of the transfer. */

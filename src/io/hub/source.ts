@@ -1,14 +1,14 @@
 import { modelInfo } from "@huggingface/hub";
 import pLimit from "p-limit";
 import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } from "../../core/format/index.js";
-import { readModelConfig } from "../../core/format/index.js";
+import { parseJsonText, readModelConfig } from "../../core/format/index.js";
 import { quantStatesNeeded } from "../../core/storage/index.js";
 import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
-import { InputError, UsageError } from "../../core/errors.js";
+import { QauditError, UsageError } from "../../core/errors.js";
 import { parseHeader } from "../../core/format/index.js";
 import type { Checkpoint, CheckpointFile } from "../../core/format/index.js";
 import type { SafetensorsHeader } from "../../core/format/index.js";
-import { MAX_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
+import { HeaderBudget, MAX_BLOB_BYTES, MAX_TOTAL_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
 import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
@@ -27,6 +27,9 @@ export interface HubOptions {
   onRetry?: (message: string) => void;
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
+
+/** A speculative read, settled: its result, or the error it met. */
+type Early = { result: FileResult | null } | { error: unknown };
 
 export interface HubLoad {
   checkpoint: Checkpoint;
@@ -63,7 +66,7 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
   if (!isRepoId(repo)) throw new UsageError(`${JSON.stringify(repo)} is not a Hub model id (org/name)`);
   const subfolder = options.subfolder.replace(/^\/+|\/+$/g, "");
   if (subfolder !== "") checkShardName(subfolder, "--subfolder");
-  const cache = options.settings.cacheDir === undefined ? undefined : new HeaderCache(options.settings.cacheDir);
+  const cache = options.settings.cacheDir === undefined ? undefined : new HeaderCache(options.settings.cacheDir, options.settings.endpoint);
   const ctx: HubErrorContext = { endpoint: options.settings.endpoint, repo, revision: options.revision, hasToken: options.settings.token !== undefined };
   // The first failure cancels everything still in flight: nothing runs on after the audit has failed.
   const cancel = new AbortController();
@@ -112,12 +115,18 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
     hubUrl: options.settings.endpoint,
     additionalFields: ["sha", "filePaths"],
     fetch: http.fetchFor(ctx),
+  }).catch((error: unknown) => {
+    // The library parses the answer: a proxy's HTML page or a listing of another shape surfaces here.
+    if (error instanceof QauditError) throw error;
+    throw new HubError(`the Hub's answer for ${repo}@${options.revision} is not a model description (${error instanceof SyntaxError ? "not JSON" : "unexpected shape"})`);
   });
-  // With a snapshot at hand, only the lookup is needed.
-  const speculative = known === undefined ? Promise.all([optional(configPath, MAX_CONFIG_BYTES, options.revision), optional(indexPath, MAX_INDEX_BYTES, options.revision)]) : undefined;
-  // The lookup's error, if any, is the one to report, once the speculative reads have settled.
+  // With a snapshot at hand, only the lookup is needed. Each speculative read settles into a value
+  // (its result or its error) at once, so no rejection is ever left unhandled; whether its error
+  // matters is decided against the listing.
+  const settle = (promise: Promise<FileResult | null>): Promise<Early> => promise.then((result) => ({ result }), (error: unknown) => ({ error }));
+  const speculative = known === undefined ? Promise.all([settle(optional(configPath, MAX_CONFIG_BYTES, options.revision)), settle(optional(indexPath, MAX_INDEX_BYTES, options.revision))]) : undefined;
   const info = await lookup.catch(async (error: unknown) => {
-    await speculative?.catch(() => {});
+    await speculative;
     throw error;
   });
   const sha = typeof info.sha === "string" ? info.sha : "";
@@ -127,9 +136,11 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const cached = sha === knownSha ? known : await cache?.readSnapshot(repo, sha, subfolder);
   if (cached !== undefined) return cacheHit(cached, sha);
 
-  const pinned = async (file: string, max: number, early: FileResult | null | undefined): Promise<string | null> => {
+  const pinned = async (file: string, max: number, early: Early | undefined): Promise<string | null> => {
+    // A file the listing does not name is absent, whatever its speculative read answered.
     if (!siblings.has(file)) return null;
-    const result = early?.commit === sha ? early : await optional(file, max, sha);
+    const earlyResult = early !== undefined && "result" in early ? early.result : undefined;
+    const result = earlyResult?.commit === sha ? earlyResult : await optional(file, max, sha);
     if (result === null) throw new HubError(`${repo} lists ${file} but the Hub does not serve it at ${sha}`);
     return new TextDecoder().decode(result.bytes);
   };
@@ -147,9 +158,10 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const limit = pLimit(Math.max(1, options.concurrency));
   let done = 0;
   let failure: { error: unknown } | undefined;
-  const headers: CachedSnapshot["headers"] = {};
+  const headers: CachedSnapshot["headers"] = Object.create(null) as CachedSnapshot["headers"];
   const parsed = new Map<string, SafetensorsHeader>();
   const firstRead = firstReadSizes(index);
+  const budget = new HeaderBudget(undefined, (name) => firstRead.get(name.slice(`${repo}/${prefix}`.length)));
   // Every read settles before this returns or throws; after the first failure the rest are cancelled.
   await Promise.allSettled(
     weightFiles.map((file) =>
@@ -157,7 +169,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         if (failure !== undefined) return;
         const path = `${prefix}${file}`;
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
-        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ);
+        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget);
         parsed.set(file, header);
         // The header's text is kept only for the cache: without one, 163 headers need not be decoded twice.
         if (cache !== undefined) headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
@@ -192,15 +204,17 @@ async function readQuantStates(
 ): Promise<Record<string, Record<string, string>> | undefined> {
   const needed = quantStatesNeeded(checkpoint).filter(({ tensor }) => tensor.dataOffsets[1] - tensor.dataOffsets[0] <= MAX_BLOB_BYTES);
   if (needed.length === 0) return undefined;
-  const texts: Record<string, Record<string, string>> = {};
+  const total = needed.reduce((sum, { tensor }) => sum + tensor.dataOffsets[1] - tensor.dataOffsets[0], 0);
+  if (total > MAX_TOTAL_BLOB_BYTES) throw new HubError(`${checkpoint.source}: quant-state blobs of ${total.toLocaleString("en-US")} bytes in all, over the ${MAX_TOTAL_BLOB_BYTES.toLocaleString("en-US")}-byte limit`);
+  const texts: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
   const results = await Promise.allSettled(
     needed.map(({ file, tensor }) =>
       limit(async () => {
         const target = checkpoint.files.find((f) => f.name === file)!;
         const base = 8 + target.header.headerBytes;
         const bytes = await read(file, base + tensor.dataOffsets[0], base + tensor.dataOffsets[1]);
-        (target.blobs ??= {})[tensor.name] = bytes;
-        (texts[file] ??= {})[tensor.name] = new TextDecoder().decode(bytes);
+        (target.blobs ??= Object.create(null) as Record<string, Uint8Array>)[tensor.name] = bytes;
+        (texts[file] ??= Object.create(null) as Record<string, string>)[tensor.name] = new TextDecoder().decode(bytes);
       }),
     ),
   );
@@ -289,11 +303,7 @@ function sourceName(repo: string, revision: string, subfolder: string): string {
 }
 
 function parseJson(text: string, name: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new InputError(`${name} is not valid JSON (${(error as Error).message})`);
-  }
+  return parseJsonText(text, name);
 }
 
 /** The listing of a revision lookup, checked: the answer comes from the network, whatever its types say. */

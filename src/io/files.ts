@@ -1,0 +1,43 @@
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { InputError } from "../core/errors.js";
+
+/**
+ * Opens a regular file for reading, and nothing else: a FIFO, a device (`/dev/zero`) or a socket
+ * given as a model file, config or token must not block the run or feed it without end. The open
+ * itself is non-blocking (a FIFO without a writer would otherwise wait forever); symlinks are
+ * followed, so the check applies to what they point at.
+ */
+export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new InputError(`${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : `cannot open (${code ?? "error"})`}`);
+  }
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    throw new InputError(`${path}: not a regular file (a FIFO, device or socket cannot be read as a model file)`);
+  }
+  return { handle, size: info.size };
+}
+
+/** A whole small file (config.json, an index, a header .json), refusing more than `maxBytes`. */
+export async function readSmallFile(path: string, maxBytes: number): Promise<Uint8Array> {
+  const { handle, size } = await openRegularFile(path);
+  try {
+    if (size > maxBytes) throw new InputError(`${path}: ${size.toLocaleString("en-US")} bytes, over the ${maxBytes.toLocaleString("en-US")}-byte limit for this kind of file`);
+    const buffer = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}

@@ -15,7 +15,7 @@ export async function runMain(args: string[], env: Record<string, string | undef
     stderr: (text) => void (stderr += text),
     env,
     color: false,
-    columns: 100,
+    columns: null,
     stderrIsTTY: false,
     fetch: globalThis.fetch,
   });

@@ -34,6 +34,6 @@ export function renderReport(report: Report, output: OutputOptions, io: CliIo): 
     case "csv":
       return renderCsv(report, output);
     case "table":
-      return renderTable(report, { ...output, color: io.color, width: io.columns });
+      return renderTable(report, { ...output, color: io.color, width: output.wide ? null : io.columns });
   }
 }

@@ -100,6 +100,6 @@ function renderComparison(comparison: Comparison, output: OutputOptions, io: Cli
     case "csv":
       return renderComparisonCsv(comparison);
     case "table":
-      return renderComparisonTable(comparison, { color: io.color, units: output.units });
+      return renderComparisonTable(comparison, { color: io.color, units: output.units, width: output.wide ? null : io.columns });
   }
 }

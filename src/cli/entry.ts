@@ -8,8 +8,8 @@ const code = await main(process.argv, {
   env: process.env,
   // no-color.org: NO_COLOR set and non-empty turns colour off, whatever FORCE_COLOR says.
   color: chalk.level > 0 && (process.env.NO_COLOR ?? "") === "",
-  // Node types `columns` as a number; it is undefined when stdout is not a terminal.
-  columns: Math.min((process.stdout.columns as number | undefined) ?? 100, 120),
+  // A terminal: its width (80 when it does not say); piped: no limit, nothing is cut from the data.
+  columns: process.stdout.isTTY ? (process.stdout.columns as number | undefined) || 80 : null,
   stderrIsTTY: process.stderr.isTTY === true,
   fetch: globalThis.fetch,
 });

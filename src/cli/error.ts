@@ -42,7 +42,7 @@ export async function runError(model: string, raw: RawErrorOptions & RawSourceOp
     const report = assembleReport(simulated, { checks: [], error });
     for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
     if (output.format === "json") io.stdout(renderJson(report));
-    else io.stdout(renderErrorTable(report, { color: io.color, units: output.units, width: io.columns, format: output.format }));
+    else io.stdout(renderErrorTable(report, { color: io.color, units: output.units, width: output.wide ? null : io.columns, format: output.format }));
     return getExitCode(report.checks);
   } finally {
     await reader.close();

@@ -34,7 +34,7 @@ export async function runFit(model: string, raw: RawAuditOptions & RawSourceOpti
       io.stdout(renderFitCsv(report));
       break;
     case "table":
-      io.stdout(renderFitTable(report, { color: io.color, units: output.units, width: io.columns, explain: raw.explain === true }));
+      io.stdout(renderFitTable(report, { color: io.color, units: output.units, width: output.wide ? null : io.columns, explain: raw.explain === true }));
       break;
   }
   for (const line of describeFailedChecks(report.checks, output.units)) io.stderr(`qaudit: ${line}\n`);

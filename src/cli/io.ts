@@ -5,8 +5,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Colour on stdout (a TTY and NO_COLOR unset). */
   color: boolean;
-  /** Terminal width for wrapping. */
-  columns: number;
+  /** Terminal width tables must fit; null when stdout is not a terminal (tables as wide as they need). */
+  columns: number | null;
   /** Whether stderr is a terminal (progress bars). */
   stderrIsTTY: boolean;
   fetch: typeof fetch;

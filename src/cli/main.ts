@@ -155,7 +155,8 @@ function addOutputOptions(command: Command): Command {
   return command
     .option("--json", "JSON on stdout (same as --format json)")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS))
-    .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS));
+    .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS))
+    .option("--wide", "tables as wide as they need (by default they fit the terminal)");
 }
 
 function addSourceOptions(command: Command): Command {

@@ -27,12 +27,15 @@ export interface RawAuditOptions {
   maxParams?: string;
   logical?: boolean;
   minTrainable?: string;
+  wide?: boolean;
 }
 
 export interface OutputOptions {
   format: Format;
   units: Units;
   allTensors: boolean;
+  /** --wide: tables as wide as they need, whatever the terminal. */
+  wide: boolean;
 }
 
 /** Turns raw flags into simulation options; impossible combinations are usage errors. */
@@ -72,6 +75,7 @@ export function toOutputOptions(raw: RawAuditOptions): OutputOptions {
     format: raw.json === true ? "json" : raw.format === undefined ? "table" : oneOf(raw.format, FORMATS, "--format"),
     units: raw.units === undefined ? "iec" : oneOf(raw.units, UNITS, "--units"),
     allTensors: raw.allTensors === true,
+    wide: raw.wide === true,
   };
 }
 

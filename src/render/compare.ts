@@ -1,20 +1,25 @@
 import { Chalk } from "chalk";
 import type { Comparison } from "../core/report/index.js";
-import { renderGrid, type Align } from "./grid.js";
+import { renderColumns, renderGrid, type Align, type Column } from "./grid.js";
+import { cleanText, wrapText } from "./text.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
 export interface ComparisonRenderOptions {
   color: boolean;
   units: Units;
+  /** Terminal width; null or absent: no limit. */
+  width?: number | null;
 }
 
-interface Column {
+interface CompareColumn {
   head: string;
   align: "left" | "right";
   cell: (row: Comparison["rows"][number]) => string;
+  /** Dropped first (lowest) in a narrow terminal; 0 stays. */
+  priority?: number;
 }
 
-function columns(comparison: Comparison, units: Units): Column[] {
+function columns(comparison: Comparison, units: Units): CompareColumn[] {
   const several = comparison.models.length > 1;
   const fits = comparison.maxMemory !== undefined;
   return [
@@ -55,18 +60,24 @@ function title(comparison: Comparison, units: Units): string {
   return `${models}: ${comparison.schemes.join(", ")}${rest}${budget}`;
 }
 
+// Narrow terminals drop these first: detail that the totals or other columns already imply.
+const PRIORITY: Readonly<Record<string, number>> = { "quant state": 1, "parameter bytes": 2, "bits/param": 3, trainable: 4, "train params": 5, ratio: 6, "max context": 7 };
+
 export function renderComparisonTable(comparison: Comparison, options: ComparisonRenderOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const cols = columns(comparison, options.units);
-  const rows = comparison.rows.map((row) => cols.map((col) => (col.head === "fits" && row.fits === false ? c.yellow(col.cell(row)) : col.cell(row))));
-  const parts = [
-    c.bold(title(comparison, options.units)),
-    renderGrid(
-      cols.map((col) => c.bold(col.head)),
-      rows,
-      cols.map((col) => col.align),
-    ),
-  ];
+  const fitted: Column[] = cols.map((col) => ({
+    head: c.bold(col.head),
+    align: col.align,
+    priority: Object.prototype.hasOwnProperty.call(PRIORITY, col.head) ? PRIORITY[col.head]! : 0,
+    cells: comparison.rows.map((row) => cleanText(col.cell(row))),
+    ...(col.head === "fits" ? { style: (cell: string, r: number) => (comparison.rows[r]!.fits === false ? c.yellow(cell) : cell) } : {}),
+    ...(col.head === "model" ? { shrink: true } : {}),
+  }));
+  const { text, dropped } = renderColumns(fitted, options.width ?? null);
+  const width = options.width ?? null;
+  const note = `(fitted to ${width ?? 0} columns: ${dropped.map((d) => d.replace(/\u001b\[[0-9;]*m/g, "")).join(", ")} left out; --wide shows all)`;
+  const parts = [c.bold(wrapText(cleanText(title(comparison, options.units)), width)), dropped.length === 0 ? text : `${text}\n${c.dim(wrapText(note, width))}`];
   if (comparison.perLayer !== undefined) {
     const several = comparison.models.length > 1;
     const head = [...(several ? ["model"] : []), "tensor", "×", ...comparison.schemes];

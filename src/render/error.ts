@@ -1,13 +1,14 @@
 import { Chalk } from "chalk";
 import type { Report, TensorError } from "../core/report/index.js";
-import { renderGrid } from "./grid.js";
-import { cleanText, csvField, markdownCode } from "./text.js";
+import { commonPrefix, renderColumns, type Column } from "./grid.js";
+import { cleanText, csvField, markdownCode, wrapText } from "./text.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
 export interface ErrorRenderOptions {
   color: boolean;
   units: Units;
-  width: number;
+  /** Terminal width; null: no limit. */
+  width: number | null;
   format: "table" | "markdown" | "csv";
 }
 
@@ -27,22 +28,29 @@ export function renderErrorTable(report: Report, options: ErrorRenderOptions): s
     `${c.bold(cleanText(report.model.source))}: ${c.bold(label)} error of ${formatCount(error.tensors.length)} tensors (${how})`,
     `read ${formatBytes(error.bytesRead, options.units)} (${formatCount(error.bytesRead)} bytes), ${share.toFixed(2)} % of the model's ${formatBytes(error.modelBytes, options.units)}`,
   ].join("\n");
-  const nameWidth = Math.max(20, options.width - 58);
-  const rows = error.groups.map((g) => {
-    const exact = g.pooled.rmse === 0;
-    const spread = g.count === 1 ? db(g.worst.sqnrDb, exact) : `${db(g.worst.sqnrDb, exact)} / ${db(g.median.sqnrDb, exact)} / ${db(g.best.sqnrDb, exact)}`;
-    return [shortenMiddle(cleanText(g.pattern), nameWidth), g.count > 1 ? `×${g.count}` : "", spread, sig(g.pooled.rmse), sig(g.pooled.maxAbsError)];
-  });
-  const table = renderGrid(["tensor", "×", "SQNR dB worst/med/best", "rmse", "max |err|"].map((h) => c.bold(h)), rows, ["left", "right", "right", "right", "right"]);
+  const width = options.width ?? Number.POSITIVE_INFINITY;
+  const patterns = error.groups.map((g) => cleanText(g.pattern));
+  const prefix = options.width === null ? "" : commonPrefix(patterns);
+  const columns: Column[] = [
+    { head: prefix === "" ? "tensor" : `tensor in ${prefix}`, align: "left", priority: 0, shrink: true, cells: patterns.map((p) => p.slice(prefix.length)) },
+    { head: "×", align: "right", priority: 0, cells: error.groups.map((g) => (g.count > 1 ? `×${g.count}` : "")) },
+    { head: "SQNR dB worst/med/best", align: "right", priority: 0, cells: error.groups.map((g) => {
+      const exact = g.pooled.rmse === 0;
+      return g.count === 1 ? db(g.worst.sqnrDb, exact) : `${db(g.worst.sqnrDb, exact)} / ${db(g.median.sqnrDb, exact)} / ${db(g.best.sqnrDb, exact)}`;
+    }) },
+    { head: "rmse", align: "right", priority: 2, cells: error.groups.map((g) => sig(g.pooled.rmse)) },
+    { head: "max |err|", align: "right", priority: 1, cells: error.groups.map((g) => sig(g.pooled.maxAbsError)) },
+  ];
+  const table = renderColumns(columns.map((col) => ({ ...col, head: c.bold(col.head) })), options.width).text;
   const worst = error.tensors.filter((t) => t.sqnrDb !== null).slice(0, 5);
-  const worstLines = worst.length === 0 ? [] : [c.bold("worst tensors"), ...worst.map((t) => `  ${db(t.sqnrDb, false).padStart(7)} dB  ${shortenMiddle(cleanText(t.name), Math.max(20, options.width - 14))}`)];
-  const layers = error.layers.length === 0 ? [] : [c.bold("by layer index (pooled SQNR, dB)"), wrapCells(error.layers.map((l) => `${l.index}: ${db(l.sqnrDb, false)}`), options.width)];
+  const worstLines = worst.length === 0 ? [] : [c.bold("worst tensors"), ...worst.map((t) => `  ${db(t.sqnrDb, false).padStart(7)} dB  ${shortenMiddle(cleanText(t.name), Math.max(20, width - 14))}`)];
+  const layers = error.layers.length === 0 ? [] : [c.bold("by layer index (pooled SQNR, dB)"), wrapCells(error.layers.map((l) => `${l.index}: ${db(l.sqnrDb, false)}`), options.width ?? 100)];
   const o = error.overall;
-  const overall = `overall (element-weighted): SQNR ${db(o.sqnrDb, o.rmse === 0)} dB, rmse ${sig(o.rmse)}, mean |err| ${sig(o.meanAbsError)}, ${formatCount(o.elements)} elements${o.overflow > 0 ? `, ${formatCount(o.overflow)} overflow` : ""}${o.underflow > 0 ? `, ${formatCount(o.underflow)} underflow` : ""}`;
+  const overall = wrapText(`overall (element-weighted): SQNR ${db(o.sqnrDb, o.rmse === 0)} dB, rmse ${sig(o.rmse)}, mean |err| ${sig(o.meanAbsError)}, ${formatCount(o.elements)} elements${o.overflow > 0 ? `, ${formatCount(o.overflow)} overflow` : ""}${o.underflow > 0 ? `, ${formatCount(o.underflow)} underflow` : ""}`, options.width);
   const skipped = error.skipped.length === 0 ? [] : [`skipped ${error.skipped.length}: ${error.skipped.slice(0, 3).map((s) => `${cleanText(s.name)} (${s.reason})`).join("; ")}${error.skipped.length > 3 ? "; …" : ""}`];
-  const notes = error.notes.map((n) => `note: ${n}`);
+  const notes = error.notes.map((n) => wrapText(`note: ${n}`, options.width));
   const keep = keepLines(report, options.units, c);
-  return `${[head, table, worstLines.join("\n"), layers.join("\n"), overall, keep, [...skipped, ...notes].join("\n")].filter((s) => s.length > 0).join("\n\n")}\n`;
+  return `${[wrapText(head, options.width), table, worstLines.join("\n"), layers.join("\n"), overall, keep, [...skipped, ...notes].join("\n")].filter((s) => s.length > 0).join("\n\n")}\n`;
 }
 
 function renderErrorCsv(tensors: TensorError[]): string {

@@ -3,13 +3,14 @@ import type { FitReport } from "../core/budget/index.js";
 import type { Report } from "../core/report/index.js";
 import { renderGrid } from "./grid.js";
 import { schemeTitle } from "./rows.js";
-import { cleanText } from "./text.js";
+import { cleanText, wrapText } from "./text.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
 export interface FitRenderOptions {
   color: boolean;
   units: Units;
-  width: number;
+  /** Terminal width; null: no limit. */
+  width: number | null;
   /** Print the arithmetic (--explain). */
   explain: boolean;
 }
@@ -21,12 +22,12 @@ export function renderFitTable(report: Report, options: FitRenderOptions): strin
   const bytes = (n: number): string => formatBytes(n, options.units);
   const rows = fit.components.map((comp) => [comp.name, bytes(comp.bytes), comp.exact ? "exact" : c.yellow("estimate"), fitBasis(comp.basis.replace(/^(exact|estimate): /, ""), options.width)]);
   rows.push([c.bold("total"), c.bold(bytes(fit.total)), fit.components.every((x) => x.exact) ? "exact" : c.yellow("estimate"), ""]);
-  const sections = [header(report, fit, c), renderGrid(["component", "bytes", "kind", "basis"].map((h) => c.bold(h)), rows, ["left", "right", "left", "left"]), verdict(fit, options.units, c)];
+  const sections = [wrapText(header(report, fit, c), options.width), renderGrid(["component", "bytes", "kind", "basis"].map((h) => c.bold(h)), rows, ["left", "right", "left", "left"]), verdict(fit, options.units, c)];
   const capacity = capacityLines(fit, options.units);
   if (capacity.length > 0) sections.push(capacity.join("\n"));
   if (fit.llamaCpp !== undefined) sections.push(["llama.cpp will log:", ...fit.llamaCpp.logLines.map((l) => `  ${l}`)].join("\n"));
-  if (options.explain && fit.formula.length > 0) sections.push(["How the KV cache is counted:", ...fit.formula.map((l) => `  ${l}`)].join("\n"));
-  if (fit.notes.length > 0) sections.push(fit.notes.map((n) => `note: ${n}`).join("\n"));
+  if (options.explain && fit.formula.length > 0) sections.push(["How the KV cache is counted:", ...fit.formula.map((l) => wrapText(`  ${l}`, options.width))].join("\n"));
+  if (fit.notes.length > 0) sections.push(fit.notes.map((n) => wrapText(`note: ${n}`, options.width)).join("\n"));
   return `${sections.join("\n\n")}\n`;
 }
 
@@ -66,7 +67,8 @@ function capacityLines(fit: FitReport, units: Units): string[] {
 
 // The basis column takes what is left of the terminal (the other columns and borders take 56);
 // long sources are cut with an ellipsis: --json carries them whole.
-function fitBasis(text: string, width: number): string {
+function fitBasis(text: string, width: number | null): string {
+  if (width === null) return text;
   const room = Math.max(16, width - 56);
   return text.length <= room ? text : `${text.slice(0, room - 1)}…`;
 }

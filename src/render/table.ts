@@ -1,7 +1,9 @@
 import { Chalk } from "chalk";
 import type { Report } from "../core/report/index.js";
 import type { TensorReport } from "../core/storage/index.js";
-import { renderGrid, type Align } from "./grid.js";
+import { commonPrefix, renderColumns, type Column } from "./grid.js";
+import type { Row } from "./rows.js";
+import { cleanText, wrapText } from "./text.js";
 import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
@@ -11,34 +13,70 @@ export interface TableOptions {
   units: Units;
   /** One row per tensor instead of one per repeated block. */
   allTensors: boolean;
-  /** Terminal width, for wrapping the explanation. */
-  width: number;
+  /** Terminal width the table must fit; null: as wide as it needs (piped, or --wide). */
+  width: number | null;
 }
+
+/** Prose wraps at the terminal's width, or at this when there is no terminal. */
+export const PROSE_WIDTH = 100;
 
 /** The terminal report: per-layer table, totals, and the plain-language explanation. */
 export function renderTable(report: Report, options: TableOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const grouped = !options.allTensors;
-  const head = ["tensor", ...(grouped ? ["×"] : []), "original", "stored", "logical", "numel", "train", "bytes", "quant state", ...(grouped ? ["total bytes"] : [])];
-  const rows: string[][] = [];
-  for (const { name, tensor, count } of reportRows(report, options.allTensors)) {
-    const bytes = (n: number): string => (n === 0 ? c.dim("0") : formatBytes(n, options.units));
-    rows.push([
-      tensor.quantized ? c.cyan(name) : name,
-      ...(grouped ? [count > 1 ? `×${count}` : ""] : []),
-      originalLabel(tensor),
-      tensor.tiedTo !== undefined ? c.dim(`tied to ${tensor.tiedTo}`) : `${formatShape(tensor.storedShape)} ${tensor.storedDtype}`,
-      formatCount(tensor.logicalElements),
-      formatCount(tensor.storedElements),
-      trainMark(tensor, c),
-      bytes(tensor.parameterBytes),
-      bytes(tensor.quantStateBytes),
-      ...(grouped ? [bytes(count * (tensor.parameterBytes + tensor.quantStateBytes))] : []),
-    ]);
-  }
-  const aligns = head.map((h): Align => (["tensor", "original", "stored", "train"].includes(h) ? "left" : "right"));
-  const table = renderGrid(head.map((h) => c.bold(h)), rows, aligns);
-  return [header(report, c), table, totals(report, options, c), ...explanation(report, options.width), ...training(report, options, c)].join("\n\n") + "\n";
+  const narrow = options.width !== null && options.width < 160;
+  const { rows, names, head } = displayRows(reportRows(report, options.allTensors), narrow);
+  const bytes = (n: number): string => (n === 0 ? c.dim("0") : formatBytes(n, options.units));
+  // Section rows (a repeated block's heading in a narrow terminal) have no figures.
+  const of = (f: (row: Row) => string): string[] => rows.map((row) => (row === null ? "" : f(row)));
+  // Priorities: what goes first when the terminal is narrow (0 stays). The stored layout, the
+  // trainable flag and the group's total are the point of the table; per-instance detail goes first.
+  const columns: Column[] = [
+    { head, align: "left", priority: 0, shrink: true, cells: names, style: (cell, r) => (rows[r]?.tensor.quantized === true ? c.cyan(cell) : rows[r] === null ? c.dim(cell) : cell) },
+    ...(grouped ? [{ head: "×", align: "right" as const, priority: 0, cells: of(({ count }) => (count > 1 ? `×${count}` : "")) }] : []),
+    { head: "original", align: "left", priority: 4, cells: of(({ tensor }) => originalLabel(tensor)) },
+    { head: "stored", align: "left", priority: 0, cells: of(({ tensor }) => (tensor.tiedTo !== undefined ? c.dim(`tied to ${cleanText(tensor.tiedTo)}`) : `${formatShape(tensor.storedShape)} ${tensor.storedDtype}`)) },
+    { head: "logical", align: "right", priority: 2, cells: of(({ tensor }) => formatCount(tensor.logicalElements)) },
+    { head: "numel", align: "right", priority: 5, cells: of(({ tensor }) => formatCount(tensor.storedElements)) },
+    { head: "train", align: "left", priority: 0, cells: of(({ tensor }) => trainMark(tensor, c)) },
+    { head: "bytes", align: "right", priority: grouped ? 3 : 6, cells: of(({ tensor }) => bytes(tensor.parameterBytes)) },
+    { head: "quant state", align: "right", priority: 1, cells: of(({ tensor }) => bytes(tensor.quantStateBytes)) },
+    ...(grouped ? [{ head: "total bytes", align: "right" as const, priority: 0, cells: of(({ tensor, count }) => bytes(count * (tensor.parameterBytes + tensor.quantStateBytes))) }] : []),
+  ];
+  const { text, dropped } = renderColumns(columns.map((col) => ({ ...col, head: c.bold(col.head) })), options.width);
+  const narrowed = dropped.length === 0 ? [] : [c.dim(wrapText(`(fitted to ${options.width ?? 0} columns: ${dropped.map((d) => stripBold(d)).join(", ")} left out; --wide shows all)`, options.width))];
+  const prose = Math.min(options.width ?? PROSE_WIDTH, 120);
+  return [wrapText(header(report, c), options.width), [text, ...narrowed].join("\n"), totals(report, options, c), ...explanation(report, prose), ...training(report, options, c, prose)].join("\n\n") + "\n";
+}
+
+/**
+ * Names as the table shows them. In a narrow terminal the prefix every name shares is said once in
+ * the column head, and a repeated block (`layers.*.`) gets a heading row with its members indented
+ * under it, so the part of a name that tells rows apart keeps its room.
+ */
+function displayRows(all: Row[], narrow: boolean): { rows: Array<Row | null>; names: string[]; head: string } {
+  const clean = all.map((row) => cleanText(row.name));
+  if (!narrow) return { rows: all, names: clean, head: "tensor" };
+  const prefix = commonPrefix(clean);
+  const rows: Array<Row | null> = [];
+  const names: string[] = [];
+  let section = "";
+  all.forEach((row, i) => {
+    const name = clean[i]!.slice(prefix.length);
+    const block = /^(.*?\*\.)/.exec(name)?.[1] ?? "";
+    if (block !== "" && block !== section) {
+      rows.push(null);
+      names.push(block.slice(0, -1));
+    }
+    section = block;
+    rows.push(row);
+    names.push(block === "" ? name : `  ${name.slice(block.length)}`);
+  });
+  return { rows, names, head: prefix === "" ? "tensor" : `tensor in ${prefix}` };
+}
+
+function stripBold(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, "");
 }
 
 function trainMark(tensor: TensorReport, c: InstanceType<typeof Chalk>): string {
@@ -50,8 +88,8 @@ function header(report: Report, c: InstanceType<typeof Chalk>): string {
   const { scheme, model } = report;
   const name = schemeTitle(report);
   const files = model.files.length === 1 ? model.files[0] : `${model.files.length} files`;
-  const rest = scheme.name === "stored" && scheme.torchDtype === "stored" ? "" : `, unquantized tensors in ${scheme.torchDtype}`;
-  return `${c.bold(model.source)} (${files}, ${formatCount(model.tensorCount)} tensors): ${c.bold(name)}${rest}`;
+  const rest = scheme.name === "stored" && scheme.torchDtype === "stored" ? "" : `, unquantized in ${scheme.torchDtype}`;
+  return `${c.bold(cleanText(model.source))} (${cleanText(files ?? "")}, ${formatCount(model.tensorCount)} tensors): ${c.bold(name)}${rest}`;
 }
 
 function totals(report: Report, options: TableOptions, c: InstanceType<typeof Chalk>): string {
@@ -61,18 +99,18 @@ function totals(report: Report, options: TableOptions, c: InstanceType<typeof Ch
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${label === "total" ? c.bold(value) : value}`).join("\n");
 }
 
-function training(report: Report, options: TableOptions, c: InstanceType<typeof Chalk>): string[] {
+function training(report: Report, options: TableOptions, c: InstanceType<typeof Chalk>, prose: number): string[] {
   const t = report.training;
   if (t === undefined) return [];
   const rows = trainingRows(t, options.units);
-  const width = Math.max(...rows.map(([label]) => label.length));
-  const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${label.startsWith("total") ? c.bold(value) : value}`);
-  return [c.bold(trainingTitle(t, schemeTitle(report))), lines.join("\n"), t.peftLine, t.notes.map((n) => wrap(n, Math.max(40, options.width))).join("\n")];
+  const labelWidth = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `${label.padEnd(labelWidth)}  ${label.startsWith("total") ? c.bold(value) : value}`);
+  return [c.bold(trainingTitle(t, schemeTitle(report))), lines.join("\n"), t.peftLine, t.notes.map((n) => wrap(n, Math.max(40, prose))).join("\n")];
 }
 
 function explanation(report: Report, width: number): string[] {
   const lines = report.explanation;
-  return lines.length === 0 ? [] : [lines.map((line) => wrap(line, Math.max(40, width))).join("\n\n")];
+  return lines.length === 0 ? [] : [lines.map((line) => wrap(cleanText(line), Math.max(40, width))).join("\n\n")];
 }
 
 function wrap(text: string, width: number): string {

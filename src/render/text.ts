@@ -30,3 +30,27 @@ export function markdownCode(text: string): string {
   const ticks = clean.includes("`") ? "`` " : "`";
   return `${ticks}${clean}${ticks === "`" ? "`" : " ``"}`;
 }
+
+/** Word-wraps prose to `width` columns (null: no wrapping); a word longer than a line stays whole. */
+export function wrapText(text: string, width: number | null): string {
+  if (width === null) return text;
+  return text
+    .split("\n")
+    .map((paragraph) => {
+      const out: string[] = [];
+      let line = "";
+      for (const word of paragraph.split(" ")) {
+        if (line.length > 0 && visibleLength(line) + 1 + visibleLength(word) > width) {
+          out.push(line);
+          line = word;
+        } else line = line.length === 0 ? word : `${line} ${word}`;
+      }
+      out.push(line);
+      return out.join("\n");
+    })
+    .join("\n");
+}
+
+function visibleLength(text: string): number {
+  return text.replace(/\u001b\[[0-9;]*m/g, "").length;
+}

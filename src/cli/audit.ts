@@ -20,6 +20,7 @@ export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOp
   const simulated = simulate(checkpoint, simulation);
   const report = assembleReport(simulated, { checks: runChecks(simulated.totals, gates), training: simulated.training });
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
+  if (report.model.tensorCount === 0 && report.checks.length > 0) io.stderr("qaudit: warning: the model has no tensors: every budget check passes trivially\n");
   io.stdout(renderReport(report, output, io));
   for (const line of describeFailedChecks(report.checks, output.units)) io.stderr(`qaudit: ${line}\n`);
   return getExitCode(report.checks);

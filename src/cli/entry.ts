@@ -2,9 +2,19 @@ import chalk from "chalk";
 import { main } from "./main.js";
 
 // The one place that touches the real process: streams, environment, exit code.
+
+// A reader that goes away (`qaudit … | head`) closes the pipe: stop writing and finish quietly, as
+// git and jq do, instead of dying on an unhandled 'error' event.
+let stdoutClosed = false;
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") stdoutClosed = true;
+  else throw error;
+});
+process.stderr.on("error", () => {});
+
 const code = await main(process.argv, {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: (text) => void (stdoutClosed || process.stdout.write(text)),
+  stderr: (text) => void process.stderr.write(text),
   env: process.env,
   // no-color.org: NO_COLOR set and non-empty turns colour off, whatever FORCE_COLOR says.
   color: chalk.level > 0 && (process.env.NO_COLOR ?? "") === "",

@@ -10,4 +10,6 @@ export interface CliIo {
   /** Whether stderr is a terminal (progress bars). */
   stderrIsTTY: boolean;
   fetch: typeof fetch;
+  /** Registers a secret (a token found late, in the token file) that no stderr line may show. */
+  secret?: (value: string) => void;
 }

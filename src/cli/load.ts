@@ -20,6 +20,7 @@ export interface RawSourceOptions {
   timeout?: string;
   quiet?: boolean;
   debug?: boolean;
+  verbose?: boolean;
 }
 
 /** A progress bar only when someone watches (stderr is a TTY, no --quiet) and the read takes a moment. */
@@ -47,6 +48,7 @@ export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo)
   if (local || !isRepoId(model)) return { checkpoint: await loadLocalCheckpoint(model), reader: localWeightReader(model) };
 
   const settings = await resolveHubSettings(io.env, { ...(raw.token === undefined ? {} : { token: raw.token }), cache: raw.cache !== false });
+  if (settings.token !== undefined) io.secret?.(settings.token);
   const started = Date.now();
   let bar: cliProgress.SingleBar | undefined;
   // huggingface_hub's switches: HF_HUB_OFFLINE=1 means --offline, HF_HUB_DISABLE_PROGRESS_BARS=1 no bar.
@@ -62,7 +64,7 @@ export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo)
       fetch: io.fetch,
       retry: { ...DEFAULT_RETRY, timeoutMs },
       onRetry: (message) => {
-        if (raw.quiet !== true) io.stderr(`qaudit: ${message}\n`);
+        if (raw.verbose === true) io.stderr(`qaudit: ${message}\n`);
       },
       onProgress: (done, total, bytes) => {
         if (!showProgress || total < 2) return;

@@ -1,25 +1,28 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import { QauditError, EXIT } from "../core/errors.js";
-import { EXPERT_LAYOUTS, SCHEME_NAMES } from "../core/storage/index.js";
-import { UNITS } from "../render/units.js";
+import { ATTENTION_IMPLEMENTATIONS } from "../core/budget/index.js";
+import { ERROR_SCHEMES } from "../core/numerics/index.js";
+import { SCHEME_NAMES } from "../core/storage/index.js";
+import { cleanText } from "../render/text.js";
 import { runAudit } from "./audit.js";
 import { runCompare, type RawCompareOptions } from "./compare.js";
+import { runError, type RawErrorOptions } from "./error.js";
+import { runFit } from "./fit.js";
+import type { RawFitOptions } from "./fit-options.js";
 import type { CliIo } from "./io.js";
 import type { RawSourceOptions } from "./load.js";
-import { FORMATS, QUANT_STORAGE_CHOICES, TORCH_DTYPE_CHOICES, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
-import { ATTENTION_IMPLEMENTATIONS, ENGINES, KV_DTYPES, OPTIMIZERS, TRAIN_MODES } from "../core/budget/index.js";
-import { runFit } from "./fit.js";
-import { runError, type RawErrorOptions } from "./error.js";
-import { ERROR_SCHEMES } from "../core/numerics/index.js";
-import type { RawFitOptions } from "./fit-options.js";
-import { TORCH_DTYPES } from "../core/format/index.js";
+import { addFitOptions, addOutputOptions, addSimulationOptions, addSourceOptions, addTrainingOptions } from "./option-groups.js";
+import type { RawAuditOptions, RawTrainingOptions } from "./options.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
 /** Parses argv, runs the command and returns the exit code; never exits the process itself. */
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(argv: string[], rawIo: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
+  // Every stderr line passes one filter: no token, no URL credentials, no control character.
+  const secrets = new Set(secretsOf(argv, rawIo.env));
+  const io: CliIo = { ...rawIo, stderr: (text) => rawIo.stderr(sanitizeStderr(text, secrets)), secret: (value) => void (value.length >= 4 && secrets.add(value)) };
   const program = new Command()
     .name("qaudit")
     .description("Exact parameter counts and memory of a model under fp32/fp16/bf16/int8/fp4/nf4, from safetensors headers only.")
@@ -29,11 +32,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .enablePositionalOptions()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .argument("<model>", "a .safetensors file, a header .json, a model folder, or a Hub model id (org/name)")
+    .optionsGroup("Storage scheme:")
     .addOption(new Option("--scheme <name>", "storage scheme to simulate (default: the checkpoint as stored)").choices(SCHEME_NAMES))
     .option("--double-quant", "4-bit with double quantization (bnb_4bit_use_double_quant)");
   addSimulationOptions(program);
   program
+    .optionsGroup("Output:")
     .option("--all-tensors", "one row per tensor instead of one per repeated block")
+    .optionsGroup("CI gates (exit 5 when one fails):")
     .option("--max-memory <size>", "CI gate: total bytes at most (1234567, 5GiB, 4.5GB); exit 5 when over")
     .option("--max-params <n>", "CI gate: sum(p.numel()) at most (7000000000, 7B); exit 5 when over")
     .option("--logical", "--max-params counts logical parameters instead")
@@ -43,11 +49,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   addSourceOptions(program).action(async (model: string, raw: RawAuditOptions & RawSourceOptions & RawTrainingOptions) => {
     exitCode = await runAudit(model, raw, io);
   });
+  program.addHelpText(
+    "after",
+    `
+Examples:
+  qaudit meta-llama/Llama-3.1-8B --scheme nf4 --double-quant
+  qaudit fit ./my-model --scheme nf4 --gpu RTX-4090 --context 32k
+  qaudit error ./my-model --scheme nf4 --keep-budget 6GiB
+`,
+  );
 
   const compare = program
     .command("compare")
     .description("compare storage schemes (and models) side by side")
     .argument("<models...>", "one or more local paths or Hub model ids")
+    .optionsGroup("Comparison:")
     .option("--schemes <list>", "comma-separated: fp32, fp16, bf16, int8, fp4, nf4, fp4+dq, nf4+dq (default fp32,fp16,int8,fp4,nf4,nf4+dq; with --train full fp32,bf16,fp16; with --train qlora nf4+dq,nf4,fp4+dq,fp4)")
     .option("--per-layer", "also each tensor group's bytes under every scheme")
     .option("--max-memory <size>", "mark which schemes fit this total (1234567, 5GiB, 4.5GB)")
@@ -71,6 +87,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .command("fit")
     .description("will it fit: weights, KV cache, activations and overhead on a GPU, per engine")
     .argument("<model>", "a local path or Hub model id (config.json is required)")
+    .optionsGroup("Storage scheme:")
     .addOption(new Option("--scheme <name>", "storage scheme to simulate (default: the checkpoint as stored)").choices(SCHEME_NAMES))
     .option("--double-quant", "4-bit with double quantization (bnb_4bit_use_double_quant)");
   addSimulationOptions(fit);
@@ -90,6 +107,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .command("error")
     .description("measured quantization error of the real weights, per tensor and layer, as bitsandbytes quantizes them")
     .argument("<model>", "a local path or Hub model id (weights are read: a bounded sample by default)")
+    .optionsGroup("Measurement:")
     .addOption(new Option("--scheme <name>", "scheme to measure").choices(ERROR_SCHEMES))
     .option("--double-quant", "4-bit with double quantization")
     .option("--sample <size>", "bytes read per tensor, in whole quantization units (default 256KiB)")
@@ -110,67 +128,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (error instanceof CommanderError) {
       return error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help" ? EXIT.ok : EXIT.usage;
     }
-    return reportError(error, io, argv.includes("--debug"), secretsOf(argv, io.env));
+    return reportError(error, io, argv.includes("--debug"), [...secrets]);
   }
   return exitCode;
 }
 
-function addSimulationOptions(command: Command): Command {
-  return command
-    .addOption(new Option("--quant-storage <dtype>", "dtype 4-bit values are packed into (bnb_4bit_quant_storage)").choices(QUANT_STORAGE_CHOICES))
-    .addOption(new Option("--torch-dtype <dtype>", "load dtype of unquantized tensors; auto = transformers 5 (config dtype, else checkpoint's)").choices(TORCH_DTYPE_CHOICES))
-    .option("--skip-modules <names>", "comma-separated modules kept unquantized; replaces the default (the output head), as llm_int8_skip_modules")
-    .addOption(new Option("--experts <layout>", "MoE experts: fused = transformers 5 (3-D parameters, not quantized by bitsandbytes), linear = transformers 4 (nn.Linear each)").choices(EXPERT_LAYOUTS));
-}
 
-function addTrainingOptions(command: Command): Command {
-  return command
-    .addOption(new Option("--train <mode>", "fine-tuning memory: full, lora or qlora (lora on nf4 + double quant by default)").choices(TRAIN_MODES))
-    .addOption(new Option("--optimizer <name>", "optimizer state (default adamw)").choices(Object.keys(OPTIMIZERS)))
-    .option("--mixed-precision", "full: 16-bit weights and gradients plus fp32 master weights")
-    .option("--lora-r <r>", "LoRA rank (default 8)")
-    .option("--target-modules <names>", "modules to adapt (q_proj,v_proj) or all-linear; default: PEFT's for the model type")
-    .addOption(new Option("--adapter-dtype <dtype>", "dtype of the LoRA adapters (default fp32)").choices(Object.keys(TORCH_DTYPES)))
-    .option("--no-prepare-kbit", "qlora: skip prepare_model_for_kbit_training's cast of 16-bit parameters to fp32");
-}
 
-function addFitOptions(command: Command): Command {
-  return command
-    .addOption(new Option("--engine <name>", "inference engine whose cache layout to use (default transformers)").choices(ENGINES))
-    .option("--context <tokens>", "tokens per sequence (8192, 32k); default: the model's maximum from config.json")
-    .option("--batch <n>", "concurrent sequences (batch size, vLLM max_num_seqs, llama.cpp --parallel); default 1")
-    .option("--kv-dtype <type>", `cache element type: ${KV_DTYPES.join(", ")}; llama.cpp takes K,V (q8_0,q4_0)`)
-    .option("--tp <n>", "tensor-parallel GPUs (vllm, llama.cpp)")
-    .option("--gpu <name|size>", "a GPU from the catalogue (H100, RTX-4090, …) or a size (24GiB)")
-    .option("--gpu-util <fraction>", "vllm: gpu_memory_utilization (default 0.9)")
-    .option("--kv-cache-memory <size>", "vllm: the KV pool as given (kv_cache_memory_bytes), skipping the estimate")
-    .option("--block-size <tokens>", "vllm: tokens per KV block (default 16)")
-    .option("--max-batched-tokens <n>", "vllm: max_num_batched_tokens (default 8192, 16384 on ≥ 70 GiB GPUs but A100)")
-    .option("--ubatch <n>", "llama.cpp: physical batch (default 512)")
-    .option("--swa-full", "llama.cpp: full-size cache for sliding-window layers")
-    .option("--kv-unified", "llama.cpp: one cache shared by all sequences (llama-server's default with 4 slots)");
-}
 
-function addOutputOptions(command: Command): Command {
-  return command
-    .option("--json", "JSON on stdout (same as --format json)")
-    .addOption(new Option("--format <format>", "output format").choices(FORMATS))
-    .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS))
-    .option("--wide", "tables as wide as they need (by default they fit the terminal)");
-}
 
-function addSourceOptions(command: Command): Command {
-  return command
-    .option("--revision <rev>", "Hub branch, tag, commit sha or refs/pr/N", "main")
-    .option("--subfolder <dir>", "folder of the Hub repo holding the model (diffusers: unet, text_encoder)")
-    .option("--token <token>", "Hub token (default: HF_TOKEN, then the token file under HF_HOME)")
-    .option("--offline", "use cached headers only, no network")
-    .option("--no-cache", "neither read nor write the header cache")
-    .option("--concurrency <n>", "header reads in flight at once", "32")
-    .option("--timeout <seconds>", "per-request timeout", "30")
-    .option("--quiet", "no progress bar or retry notices")
-    .option("--debug", "stack traces of errors; request counts of Hub reads");
-}
 
 /** One line on stderr, the error's own exit code; a stack only with --debug. Tokens never appear. */
 export function reportError(error: unknown, io: CliIo, debug: boolean, secrets: string[]): number {
@@ -197,6 +163,17 @@ function secretsOf(argv: string[], env: Record<string, string | undefined>): str
   return secrets.filter((s) => s.length >= 4);
 }
 
-function redact(text: string, secrets: string[]): string {
-  return secrets.reduce((out, secret) => out.split(secret).join("[token]"), text);
+function redact(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join("[token]");
+  // user:password@ in any URL (HF_ENDPOINT, a redirect) is never printed.
+  return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1[credentials]@");
+}
+
+/** Redacted, and each line's control characters escaped (a header's names reach warnings). */
+export function sanitizeStderr(text: string, secrets: Iterable<string>): string {
+  return redact(text, secrets)
+    .split("\n")
+    .map((line) => cleanText(line))
+    .join("\n");
 }

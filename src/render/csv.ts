@@ -1,4 +1,5 @@
 import type { Report } from "../core/report/index.js";
+import { csvField } from "./text.js";
 import { reportRows } from "./rows.js";
 
 const COLUMNS = [
@@ -42,11 +43,9 @@ export function renderCsv(report: Report, options: { allTensors: boolean }): str
       t.format ?? "",
       t.logicalShape?.join("x") ?? "",
     ];
-    lines.push(values.map((v) => quote(String(v))).join(","));
+    lines.push(values.map((v) => (typeof v === "string" ? csvField(v) : String(v))).join(","));
   }
   return `${lines.join("\r\n")}\r\n`;
 }
 
-function quote(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
+

@@ -1,4 +1,5 @@
 import type { Report } from "../core/report/index.js";
+import { cleanText, markdownCode } from "./text.js";
 import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
 import { trainingRows, trainingTitle } from "./training.js";
 import { formatBytes, formatCount, formatShape, type Units } from "./units.js";
@@ -10,7 +11,8 @@ export interface MarkdownOptions {
 
 /** A GitHub-flavoured markdown report, ready for a pull-request comment. */
 export function renderMarkdown(report: Report, options: MarkdownOptions): string {
-  const cell = (s: string): string => s.replace(/\|/g, "\\|");
+  // Untrusted text: control characters escaped, pipes escaped, names in code spans that cannot break.
+  const cell = (s: string): string => cleanText(s).replace(/\|/g, "\\|");
   const lines = [
     `### ${cell(report.model.source)}: ${schemeTitle(report)} (unquantized in ${report.scheme.torchDtype})`,
     "",
@@ -18,9 +20,9 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
     "|---|--:|---|---|--:|--:|:-:|--:|--:|",
   ];
   for (const { name, tensor: t, count } of reportRows(report, options.allTensors)) {
-    const stored = t.tiedTo !== undefined ? `tied to \`${t.tiedTo}\`` : `\`${formatShape(t.storedShape)}\` ${t.storedDtype}`;
+    const stored = t.tiedTo !== undefined ? `tied to ${markdownCode(t.tiedTo)}` : `\`${formatShape(t.storedShape)}\` ${t.storedDtype}`;
     lines.push(
-      `| \`${cell(name)}\` | ${count} | ${cell(originalLabel(t))} | ${stored} | ${formatCount(t.logicalElements)} | ` +
+      `| ${markdownCode(name)} | ${count} | ${cell(originalLabel(t))} | ${stored} | ${formatCount(t.logicalElements)} | ` +
         `${formatCount(t.storedElements)} | ${t.kind === "buffer" ? "buffer" : t.trainable ? "yes" : "no"} | ${formatBytes(t.parameterBytes, options.units)} | ${formatBytes(t.quantStateBytes, options.units)} |`,
     );
   }
@@ -33,6 +35,6 @@ export function renderMarkdown(report: Report, options: MarkdownOptions): string
     for (const [label, value] of trainingRows(report.training, options.units)) lines.push(`| ${label} | ${value} |`);
     lines.push("", `\`${report.training.peftLine}\``, "", ...report.training.notes);
   }
-  if (report.explanation.length > 0) lines.push("", ...report.explanation.map((s) => `> ${s}`).join("\n>\n").split("\n"));
+  if (report.explanation.length > 0) lines.push("", ...report.explanation.map((s) => `> ${cleanText(s)}`).join("\n>\n").split("\n"));
   return `${lines.join("\n")}\n`;
 }

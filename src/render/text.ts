@@ -17,11 +17,14 @@ export function cleanText(text: string): string {
   });
 }
 
-/** A CSV field: quoted, and a leading = + - @ (a spreadsheet formula) defused with a quote mark (OWASP). */
+/**
+ * A CSV field (RFC 4180: quoted when it holds a comma or a quote); control characters escaped, and
+ * a leading = + - @ (a formula to a spreadsheet) defused with a quote mark, as OWASP advises.
+ */
 export function csvField(text: string): string {
   const clean = cleanText(text);
-  const safe = /^[=+\-@\t\r]/.test(clean) ? `'${clean}` : clean;
-  return `"${safe.replace(/"/g, '""')}"`;
+  const safe = /^[=+\-@]/.test(clean) ? `'${clean}` : clean;
+  return /[",]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** Markdown table cell inside a code span: no pipe, backtick or newline can break out. */

@@ -47,6 +47,13 @@ export const DEFAULT_FIRST_READ = 100_000;
 const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
 const SHA = /^[0-9a-f]{40}$/;
 
+/** A branch, tag, sha or refs/pr/N: one line of printable text, and never a path step ("." or ".."). */
+function checkRevision(revision: string): void {
+  if (revision === "" || revision === "." || revision === ".." || revision.length > 256 || !/^[\x21-\x7e]+$/.test(revision) || revision.split("/").some((p) => p === "." || p === ".." || p === "")) {
+    throw new UsageError(`--revision ${JSON.stringify(revision)} is not a branch, tag, commit sha or refs/pr/N`);
+  }
+}
+
 /** `https://huggingface.co/org/name` (or with `/tree/<rev>`) as the id and revision it names. */
 export function parseHubUrl(value: string): { repo: string; revision?: string } | undefined {
   const match = /^https?:\/\/(?:www\.)?(?:huggingface\.co|hf\.co)\/([^/]+\/[^/]+?)(?:\/tree\/([^/]+))?\/?$/.exec(value);
@@ -64,6 +71,7 @@ export function isRepoId(value: string): boolean {
  */
 export async function loadHubCheckpoint(repo: string, options: HubOptions): Promise<HubLoad> {
   if (!isRepoId(repo)) throw new UsageError(`${JSON.stringify(repo)} is not a Hub model id (org/name)`);
+  checkRevision(options.revision);
   const subfolder = options.subfolder.replace(/^\/+|\/+$/g, "");
   if (subfolder !== "") checkShardName(subfolder, "--subfolder");
   const cache = options.settings.cacheDir === undefined ? undefined : new HeaderCache(options.settings.cacheDir, options.settings.endpoint);
@@ -75,6 +83,11 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
     return await readFromHub(repo, subfolder, options, http, cache, ctx, () => cancel.abort());
   } catch (error) {
     cancel.abort();
+    // Unreachable Hub, but a copy of this revision in the cache: say how to use it.
+    if (error instanceof HubError && /cannot reach|timed out|network error/.test(error.message) && cache !== undefined) {
+      const sha = SHA.test(options.revision) ? options.revision : await cache.readRef(repo, options.revision);
+      if (sha !== undefined && (await cache.readSnapshot(repo, sha, subfolder)) !== undefined) throw new HubError(`${error.message}; a cached copy of ${repo}@${options.revision} exists: rerun with --offline`);
+    }
     throw error;
   }
 }

@@ -40,9 +40,16 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
     log.push(entry);
     if (stats.requests > maxRequests) return send(res, entry, 503, {}, "request budget of the mock exhausted");
     if (state.latencyMs > 0) await sleep(state.latencyMs);
+    if (state.rateLimit !== undefined && overRate(state.rateLimit)) {
+      return send(res, entry, 429, { "Retry-After": String(state.rateLimit.retryAfter ?? 1) }, `{"error":"rate limited"}`);
+    }
     const fault = takeFault(host, url.pathname);
     if (fault?.stallMs !== undefined) await sleep(fault.stallMs);
     if (fault?.reset) return req.socket.destroy();
+    // A whole answer of the fault's making: a proxy's HTML page, a listing of another shape, a gzip bomb.
+    if (fault?.body !== undefined) return send(res, entry, fault.status ?? 200, fault.headers ?? {}, fault.body);
+    // A redirect back to the same place, for ever.
+    if (fault?.redirectLoop) return send(res, entry, 302, { Location: req.url }, "");
     if (fault?.status !== undefined) {
       const headers = {};
       if (fault.retryAfter !== undefined) headers["Retry-After"] = String(fault.retryAfter);
@@ -177,6 +184,14 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
     return send(res, entry, status, headers, code === undefined ? `{"error":"Invalid credentials in Authorization header"}` : `{"error":"Repository not found"}`);
   }
 
+  /** More than `perSecond` requests in the current second (a Hub rate limit). */
+  function overRate({ perSecond }) {
+    const second = Math.floor(Date.now() / 1000);
+    if (state.rateWindow?.second !== second) state.rateWindow = { second, count: 0 };
+    state.rateWindow.count += 1;
+    return state.rateWindow.count > perSecond;
+  }
+
   function send(res, entry, status, headers, body) {
     entry.status = status;
     res.writeHead(status, { "Content-Length": String(Buffer.byteLength(body)), ...headers });
@@ -197,7 +212,11 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
       repos.set(repoId, { files: stored, refs: { main: sha, ...refs }, gated, private: isPrivate, tokens });
       return sha;
     },
-    /** Queue a fault: { host?: "hub"|"cdn", path?: substring, times?: n, status?, retryAfter?, errorCode?, reset?, truncate?, stallMs? }. */
+    /**
+     * Queue a fault: { host?: "hub"|"cdn", path?: substring, times?: n, status?, retryAfter?, errorCode?,
+     * reset?, truncate?, stallMs?, body? (with headers?: a whole answer), redirectLoop? }.
+     * `state.rateLimit = { perSecond, retryAfter }` answers 429 past that many requests per second.
+     */
     fault(rule) {
       faults.push({ times: 1, ...rule });
     },
@@ -210,6 +229,8 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
       state.ignoreRange = false;
       state.latencyMs = latencyMs;
       state.movedRefs = {};
+      state.rateLimit = undefined;
+      state.rateWindow = undefined;
     },
   };
 }

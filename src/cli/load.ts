@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import cliProgress from "cli-progress";
 import type { Checkpoint } from "../core/format/index.js";
-import { isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
+import { checkRevision, isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
 import { DEFAULT_RETRY } from "../io/hub/http.js";
 import { resolveHubSettings } from "../io/hub/settings.js";
 import { loadLocalCheckpoint } from "../io/local.js";
@@ -34,6 +34,7 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
 /** The checkpoint and a reader of its weight bytes (`qaudit error`). */
 export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo): Promise<{ checkpoint: Checkpoint; reader: WeightReader }> {
   // Checked whatever the input kind, so a bad value fails the same way for a file and a Hub id.
+  if (raw.revision !== undefined) checkRevision(raw.revision);
   const concurrency = parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 });
   // A day at most: Node's timers take at most 2^31 − 1 ms.
   const timeoutMs = raw.timeout === undefined ? DEFAULT_RETRY.timeoutMs : parseWholeNumber(raw.timeout, "--timeout", { min: 1, max: 86_400 }) * 1000;

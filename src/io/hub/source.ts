@@ -48,7 +48,7 @@ const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
 const SHA = /^[0-9a-f]{40}$/;
 
 /** A branch, tag, sha or refs/pr/N: one line of printable text, and never a path step ("." or ".."). */
-function checkRevision(revision: string): void {
+export function checkRevision(revision: string): void {
   if (revision === "" || revision === "." || revision === ".." || revision.length > 256 || !/^[\x21-\x7e]+$/.test(revision) || revision.split("/").some((p) => p === "." || p === ".." || p === "")) {
     throw new UsageError(`--revision ${JSON.stringify(revision)} is not a branch, tag, commit sha or refs/pr/N`);
   }

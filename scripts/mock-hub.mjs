@@ -40,7 +40,7 @@ export async function startMockHub({ latencyMs = 0, lifetimeMs = 120_000, maxReq
     log.push(entry);
     if (stats.requests > maxRequests) return send(res, entry, 503, {}, "request budget of the mock exhausted");
     if (state.latencyMs > 0) await sleep(state.latencyMs);
-    if (state.rateLimit !== undefined && overRate(state.rateLimit)) {
+    if (state.rateLimit !== undefined && host === "hub" && overRate(state.rateLimit)) {
       return send(res, entry, 429, { "Retry-After": String(state.rateLimit.retryAfter ?? 1) }, `{"error":"rate limited"}`);
     }
     const fault = takeFault(host, url.pathname);

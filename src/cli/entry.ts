@@ -12,6 +12,17 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 });
 process.stderr.on("error", () => {});
 
+// Ctrl-C (or a SIGTERM) mid-read: show the cursor the progress bar hid, clear its line, say so in
+// one line, and exit 130 (143); requests in flight end with the process, and the cache is written
+// only by atomic renames, so it is left as it was.
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  process.on(signal, () => {
+    if (process.stderr.isTTY) process.stderr.write("\r\u001b[K\u001b[?25h");
+    process.stderr.write(`qaudit: interrupted (${signal})\n`);
+    process.exit(code);
+  });
+}
+
 const code = await main(process.argv, {
   stdout: (text) => void (stdoutClosed || process.stdout.write(text)),
   stderr: (text) => void process.stderr.write(text),

@@ -1,7 +1,11 @@
 import { stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import cliProgress from "cli-progress";
 import type { Checkpoint } from "../core/format/index.js";
 import { checkRevision, isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
+import { HubError } from "../io/hub/errors.js";
+import { InputError, UsageError } from "../core/errors.js";
 import { DEFAULT_RETRY } from "../io/hub/http.js";
 import { resolveHubSettings } from "../io/hub/settings.js";
 import { loadLocalCheckpoint } from "../io/local.js";
@@ -21,6 +25,9 @@ export interface RawSourceOptions {
   quiet?: boolean;
   debug?: boolean;
   verbose?: boolean;
+  /** Force the model argument to be read as a local path, or as a Hub id. */
+  local?: boolean;
+  hub?: boolean;
 }
 
 /** A progress bar only when someone watches (stderr is a TTY, no --quiet) and the read takes a moment. */
@@ -38,15 +45,40 @@ export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo)
   const concurrency = parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 });
   // A day at most: Node's timers take at most 2^31 − 1 ms.
   const timeoutMs = raw.timeout === undefined ? DEFAULT_RETRY.timeoutMs : parseWholeNumber(raw.timeout, "--timeout", { min: 1, max: 86_400 }) * 1000;
+  if (raw.local === true && raw.hub === true) throw new UsageError("--local and --hub disagree; use one");
   const url = parseHubUrl(given);
+  const where = await locate(given, url !== undefined, raw, io.env);
+  if (where.kind === "local") return { checkpoint: await loadLocalCheckpoint(where.path), reader: localWeightReader(where.path) };
   const model = url?.repo ?? given;
-  const local =
-    url === undefined &&
-    (await stat(model).then(
-      () => true,
-      () => false,
-    ));
-  if (local || !isRepoId(model)) return { checkpoint: await loadLocalCheckpoint(model), reader: localWeightReader(model) };
+  if (!isRepoId(model)) throw new InputError(`${given}: no such file or directory (and not a Hub model id: org/name)`);
+  try {
+    return await loadFromHub(model, url?.revision, raw, io, concurrency, timeoutMs);
+  } catch (error) {
+    // A name that could have been a mistyped folder: say both lookups failed.
+    if (raw.hub !== true && error instanceof HubError && /repository .* not found|cannot reach/.test(error.message)) {
+      throw new HubError(`${given}: no such file or directory, and ${/cannot reach/.test(error.message) ? `the Hub cannot be reached to look for a model of that name (${error.message})` : `no model ${model} on the Hub`}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Path or model id, by rules a user can predict: --local and --hub force one; a name starting with
+ * ./, ../, / or ~ is a path; a name that exists on disk is a path; anything else is a Hub id.
+ */
+async function locate(given: string, isUrl: boolean, raw: RawSourceOptions, env: Record<string, string | undefined>): Promise<{ kind: "local"; path: string } | { kind: "hub" }> {
+  const path = given === "~" || given.startsWith("~/") ? join(env.HOME ?? homedir(), given.slice(1)) : given;
+  if (raw.hub === true || isUrl) return { kind: "hub" };
+  if (raw.local === true || /^(\.{1,2}\/|\/|~)/.test(given) || given === "." || given === "..") return { kind: "local", path };
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  return exists ? { kind: "local", path } : { kind: "hub" };
+}
+
+async function loadFromHub(model: string, urlRevision: string | undefined, raw: RawSourceOptions, io: CliIo, concurrency: number, timeoutMs: number): Promise<{ checkpoint: Checkpoint; reader: WeightReader }> {
+  const url = urlRevision === undefined ? undefined : { revision: urlRevision };
 
   const settings = await resolveHubSettings(io.env, { ...(raw.token === undefined ? {} : { token: raw.token }), cache: raw.cache !== false });
   if (settings.token !== undefined) io.secret?.(settings.token);
@@ -66,6 +98,9 @@ export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo)
       retry: { ...DEFAULT_RETRY, timeoutMs },
       onRetry: (message) => {
         if (raw.verbose === true) io.stderr(`qaudit: ${message}\n`);
+      },
+      onRateLimit: (message) => {
+        if (raw.quiet !== true) io.stderr(`qaudit: ${message}\n`);
       },
       onProgress: (done, total, bytes) => {
         if (!showProgress || total < 2) return;

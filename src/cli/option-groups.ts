@@ -58,6 +58,8 @@ export function addOutputOptions(command: Command): Command {
 export function addSourceOptions(command: Command): Command {
   return command
     .optionsGroup("Input and Hub:")
+    .option("--local", "read the model argument as a local path, never a Hub id")
+    .option("--hub", "read the model argument as a Hub id, never a local path")
     .option("--revision <rev>", "Hub branch, tag, commit sha or refs/pr/N", "main")
     .option("--subfolder <dir>", "folder of the Hub repo holding the model (diffusers: unet, text_encoder)")
     .option("--token <token>", "Hub token (default: HF_TOKEN, then the token file under HF_HOME)")

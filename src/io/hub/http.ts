@@ -15,6 +15,9 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 500, maxRetryAfterMs: 60_000, timeoutMs: 30_000 };
 
+/** After a rate-limit pause, requests go one at a time this much longer before full concurrency returns. */
+const THROTTLE_AFTER_PAUSE_MS = 5000;
+
 /** The revision lookup's answer: ~20 KB for a 163-shard repo. Counted after decompression. */
 export const MAX_API_BYTES = 16 * 1024 * 1024;
 
@@ -58,6 +61,15 @@ export interface RangeResult {
 export class HubHttp {
   readonly stats: HttpStats = { requests: 0, bytes: 0 };
   private readonly origin: string;
+  /**
+   * A rate limit is the client's, not one request's: one pause for every request (the largest
+   * Retry-After seen, within the deadline), announced once, and requests one at a time while it lasts.
+   */
+  private pausedUntil = 0;
+  private pauses = 0;
+  private slowLane: Promise<void> = Promise.resolve();
+  /** One request at a time until then: the pause, and a few seconds after it. */
+  private throttledUntil = 0;
 
   constructor(
     endpoint: string,
@@ -67,6 +79,8 @@ export class HubHttp {
     private readonly onRetry: (message: string) => void = () => {},
     /** Aborts every request in flight, and stops retries, once the audit has failed elsewhere. */
     private readonly cancel?: AbortSignal,
+    /** One line per rate-limit pause (not per request). */
+    private readonly onRateLimit: (message: string) => void = () => {},
   ) {
     this.origin = new URL(endpoint).origin;
   }
@@ -166,6 +180,32 @@ export class HubHttp {
     throw new HubError(`${ctx.file ?? ctx.repo}: more than ${MAX_REDIRECTS} redirects`);
   }
 
+  /** Rate-limit pauses announced so far. */
+  get rateLimitPauses(): number {
+    return this.pauses;
+  }
+
+  private async waitForRateLimit(): Promise<void> {
+    for (let wait = this.pausedUntil - Date.now(); wait > 0; wait = this.pausedUntil - Date.now()) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  /** While rate-limited, requests go one at a time; otherwise they run as the caller's concurrency allows. */
+  private inLane<T>(run: () => Promise<T>): Promise<T> {
+    if (Date.now() > this.throttledUntil) return run();
+    // Each request waits out a pause that began while it queued.
+    const result = this.slowLane.then(async () => {
+      await this.waitForRateLimit();
+      return run();
+    });
+    this.slowLane = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
   private async withRetries<T>(ctx: HubErrorContext, attempt: (signal: AbortSignal, stop: () => void) => Promise<T>): Promise<T> {
     const overall = this.retry.overallMs ?? Math.max(2 * this.retry.timeoutMs, this.retry.timeoutMs + 30_000);
     const deadline = Date.now() + overall;
@@ -176,7 +216,8 @@ export class HubHttp {
       const signals = [own.signal, AbortSignal.timeout(remaining), ...(this.cancel === undefined ? [] : [this.cancel])];
       const signal = AbortSignal.any(signals);
       try {
-        return await attempt(signal, () => own.abort());
+        await this.waitForRateLimit();
+        return await this.inLane(() => attempt(signal, () => own.abort()));
       } catch (error) {
         if (error instanceof HubError) throw error;
         if (this.cancel?.aborted === true) throw new HubError(`${ctx.file ?? ctx.repo}: cancelled`);
@@ -190,6 +231,18 @@ export class HubHttp {
           throw new HubError(`${failure.status === undefined ? `${subject}: ${failure.message}` : failure.message}, after ${tries + 1} attempts`);
         }
         const delay = failure.retryAfterMs ?? this.retry.baseDelayMs * 2 ** tries;
+        if (failure.status === 429) {
+          // Shared: extend the pause if this Retry-After reaches further, and say so once per pause.
+          const until = Date.now() + delay;
+          if (until >= deadline) throw new HubError(`${failure.message}: rate-limited by the Hub for ${Math.ceil(delay / 1000)} s, past the ${Math.round(overall / 1000)} s deadline`);
+          this.throttledUntil = Math.max(this.throttledUntil, until + THROTTLE_AFTER_PAUSE_MS);
+          if (until > this.pausedUntil + 250) {
+            this.pauses += 1;
+            this.onRateLimit(`rate-limited by the Hub, waiting ${Math.ceil(delay / 1000)} s (attempt ${tries + 2} of ${this.retry.retries + 1})`);
+          }
+          this.pausedUntil = Math.max(this.pausedUntil, until);
+          continue;
+        }
         if (Date.now() + delay >= deadline) {
           throw new HubError(`${failure.status === undefined ? `${subject}: ${failure.message}` : failure.message}; gave up after ${tries + 1} attempts (the next would pass the ${Math.round(overall / 1000)} s deadline)`);
         }

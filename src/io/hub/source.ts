@@ -25,6 +25,8 @@ export interface HubOptions {
   fetch: typeof fetch;
   retry?: RetryPolicy;
   onRetry?: (message: string) => void;
+  /** One line per rate-limit pause shared by every request. */
+  onRateLimit?: (message: string) => void;
   onProgress?: (done: number, total: number, bytes: number) => void;
 }
 
@@ -78,7 +80,7 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
   const ctx: HubErrorContext = { endpoint: options.settings.endpoint, repo, revision: options.revision, hasToken: options.settings.token !== undefined };
   // The first failure cancels everything still in flight: nothing runs on after the audit has failed.
   const cancel = new AbortController();
-  const http = new HubHttp(options.settings.endpoint, options.settings.token, options.fetch, options.retry ?? DEFAULT_RETRY, options.onRetry, cancel.signal);
+  const http = new HubHttp(options.settings.endpoint, options.settings.token, options.fetch, options.retry ?? DEFAULT_RETRY, options.onRetry, cancel.signal, options.onRateLimit);
   try {
     return await readFromHub(repo, subfolder, options, http, cache, ctx, () => cancel.abort());
   } catch (error) {

@@ -218,10 +218,13 @@ describe("tokens", () => {
   it("private or missing repositories", async () => {
     const anon = await runMain(["org/private", "--no-cache"], hubEnv());
     expect(anon.code).toBe(4);
-    expect(anon.stderr).toMatch(/repository org\/private not found on .* \(if it is private, pass a token/);
+    // Not a local path either: both lookups are named, with the Hub's hint about tokens.
+    expect(anon.stderr).toMatch(/org\/private: no such file or directory, and no model org\/private on the Hub \(if it is private, pass a token/);
     expect((await runMain(["org/private", "--no-cache"], hubEnv({ HF_TOKEN: TOKEN }))).code).toBe(0);
     const missing = await runMain(["org/nothing-here", "--no-cache"], hubEnv({ HF_TOKEN: TOKEN }));
-    expect(missing.stderr).toBe(`qaudit: repository org/nothing-here not found on ${hub.endpoint}\n`);
+    expect(missing.stderr).toBe("qaudit: org/nothing-here: no such file or directory, and no model org/nothing-here on the Hub\n");
+    const forced = await runMain(["org/nothing-here", "--hub", "--no-cache"], hubEnv({ HF_TOKEN: TOKEN }));
+    expect(forced.stderr).toBe(`qaudit: repository org/nothing-here not found on ${hub.endpoint}\n`);
   });
 });
 
@@ -239,10 +242,10 @@ describe("failures: one clear line, exit 4 (Hub) or 3 (bad file)", () => {
   it("429 honours Retry-After, then succeeds", async () => {
     hub.fault({ host: "cdn", path: "opt-350m", status: 429, retryAfter: 1 });
     const notices: string[] = [];
-    await loadHubCheckpoint("facebook/opt-350m", options({ onRetry: (m) => notices.push(m) }));
+    await loadHubCheckpoint("facebook/opt-350m", options({ onRateLimit: (m) => notices.push(m) }));
     const cdn = hub.log.filter((l: { host: string; path: string }) => l.host === "cdn" && l.path.includes("opt-350m"));
     expect(cdn.map((l: { status: number }) => l.status)).toEqual([429, 206]);
-    expect(notices).toEqual(["model.safetensors: status 429; retrying in 1000 ms"]);
+    expect(notices).toEqual(["rate-limited by the Hub, waiting 1 s (attempt 2 of 4)"]); // 3 retries in these tests
   });
 
   it("429 past the retries, and a Retry-After longer than we wait", async () => {

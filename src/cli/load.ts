@@ -56,7 +56,8 @@ export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo)
   } catch (error) {
     // A name that could have been a mistyped folder: say both lookups failed.
     if (raw.hub !== true && error instanceof HubError && /repository .* not found|cannot reach/.test(error.message)) {
-      throw new HubError(`${given}: no such file or directory, and ${/cannot reach/.test(error.message) ? `the Hub cannot be reached to look for a model of that name (${error.message})` : `no model ${model} on the Hub`}`);
+      const hint = /\((if it is private[^)]*)\)/.exec(error.message)?.[1];
+      throw new HubError(`${given}: no such file or directory, and ${/cannot reach/.test(error.message) ? `the Hub cannot be reached to look for a model of that name (${error.message})` : `no model ${model} on the Hub${hint === undefined ? "" : ` (${hint})`}`}`);
     }
     throw error;
   }

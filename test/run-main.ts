@@ -7,7 +7,7 @@ export interface MainResult {
   stderr: string;
 }
 
-export async function runMain(args: string[], env: Record<string, string | undefined> = {}): Promise<MainResult> {
+export async function runMain(args: string[], env: Record<string, string | undefined> = {}, columns: number | null = null): Promise<MainResult> {
   let stdout = "";
   let stderr = "";
   const code = await main(["node", "qaudit", ...args], {
@@ -15,7 +15,7 @@ export async function runMain(args: string[], env: Record<string, string | undef
     stderr: (text) => void (stderr += text),
     env,
     color: false,
-    columns: null,
+    columns,
     stderrIsTTY: false,
     fetch: globalThis.fetch,
   });

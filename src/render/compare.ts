@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
 import type { Comparison } from "../core/report/index.js";
-import { renderColumns, renderGrid, type Align, type Column } from "./grid.js";
+import { renderColumns, type Column } from "./grid.js";
 import { cleanText, wrapText } from "./text.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
@@ -87,13 +87,15 @@ export function renderComparisonTable(comparison: Comparison, options: Compariso
       layer.count > 1 ? `×${layer.count}` : "",
       ...comparison.schemes.map((s) => formatBytes(layer.bytes[s] ?? 0, options.units)),
     ]);
-    parts.push(
-      renderGrid(
-        head.map((h) => c.bold(h)),
-        layers,
-        head.map((h): Align => (h === "model" || h === "tensor" ? "left" : "right")),
-      ),
-    );
+    const perLayer: Column[] = head.map((h, i) => ({
+      head: c.bold(h),
+      align: h === "model" || h === "tensor" ? "left" : "right",
+      // The model's name may give way first; the tensor's shrinks in the middle; the figures stay.
+      priority: h === "model" ? 1 : 0,
+      ...(h === "tensor" ? { shrink: true } : {}),
+      cells: layers.map((row) => cleanText(row[i] ?? "")),
+    }));
+    parts.push(renderColumns(perLayer, width).text);
   }
   if (comparison.pick !== undefined) parts.push(comparison.pick.map((p) => `pick${comparison.models.length > 1 ? ` for ${p.model}` : ""}: ${p.scheme ?? "none fits"}`).join("\n"));
   return `${parts.join("\n\n")}\n`;

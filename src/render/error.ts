@@ -32,7 +32,7 @@ export function renderErrorTable(report: Report, options: ErrorRenderOptions): s
   const patterns = error.groups.map((g) => cleanText(g.pattern));
   const prefix = options.width === null ? "" : commonPrefix(patterns);
   const columns: Column[] = [
-    { head: prefix === "" ? "tensor" : `tensor in ${prefix}`, align: "left", priority: 0, shrink: true, cells: patterns.map((p) => p.slice(prefix.length)) },
+    { head: "tensor", align: "left", priority: 0, shrink: true, cells: patterns.map((p) => p.slice(prefix.length)) },
     { head: "×", align: "right", priority: 0, cells: error.groups.map((g) => (g.count > 1 ? `×${g.count}` : "")) },
     { head: "SQNR dB worst/med/best", align: "right", priority: 0, cells: error.groups.map((g) => {
       const exact = g.pooled.rmse === 0;
@@ -41,7 +41,7 @@ export function renderErrorTable(report: Report, options: ErrorRenderOptions): s
     { head: "rmse", align: "right", priority: 2, cells: error.groups.map((g) => sig(g.pooled.rmse)) },
     { head: "max |err|", align: "right", priority: 1, cells: error.groups.map((g) => sig(g.pooled.maxAbsError)) },
   ];
-  const table = renderColumns(columns.map((col) => ({ ...col, head: c.bold(col.head) })), options.width).text;
+  const table = [...(prefix === "" ? [] : [c.dim(wrapText(`names below start with ${prefix}`, options.width))]), renderColumns(columns.map((col) => ({ ...col, head: c.bold(col.head) })), options.width).text].join("\n");
   const worst = error.tensors.filter((t) => t.sqnrDb !== null).slice(0, 5);
   const worstLines = worst.length === 0 ? [] : [c.bold("worst tensors"), ...worst.map((t) => `  ${db(t.sqnrDb, false).padStart(7)} dB  ${shortenMiddle(cleanText(t.name), Math.max(20, width - 14))}`)];
   const layers = error.layers.length === 0 ? [] : [c.bold("by layer index (pooled SQNR, dB)"), wrapCells(error.layers.map((l) => `${l.index}: ${db(l.sqnrDb, false)}`), options.width ?? 100)];

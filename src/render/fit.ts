@@ -23,9 +23,10 @@ export function renderFitTable(report: Report, options: FitRenderOptions): strin
   const rows = fit.components.map((comp) => [comp.name, bytes(comp.bytes), comp.exact ? "exact" : c.yellow("estimate"), fitBasis(comp.basis.replace(/^(exact|estimate): /, ""), options.width)]);
   rows.push([c.bold("total"), c.bold(bytes(fit.total)), fit.components.every((x) => x.exact) ? "exact" : c.yellow("estimate"), ""]);
   const sections = [wrapText(header(report, fit, c), options.width), renderGrid(["component", "bytes", "kind", "basis"].map((h) => c.bold(h)), rows, ["left", "right", "left", "left"]), verdict(fit, options.units, c)];
+  // The engines' log lines are quoted whole when there is room (and with --wide or --json), else wrapped.
   const capacity = capacityLines(fit, options.units);
-  if (capacity.length > 0) sections.push(capacity.join("\n"));
-  if (fit.llamaCpp !== undefined) sections.push(["llama.cpp will log:", ...fit.llamaCpp.logLines.map((l) => `  ${l}`)].join("\n"));
+  if (capacity.length > 0) sections.push(capacity.map((l) => wrapText(l, options.width)).join("\n"));
+  if (fit.llamaCpp !== undefined) sections.push(["llama.cpp will log:", ...fit.llamaCpp.logLines.map((l) => wrapText(`  ${l}`, options.width))].join("\n"));
   if (options.explain && fit.formula.length > 0) sections.push(["How the KV cache is counted:", ...fit.formula.map((l) => wrapText(`  ${l}`, options.width))].join("\n"));
   if (fit.notes.length > 0) sections.push(fit.notes.map((n) => wrapText(`note: ${n}`, options.width)).join("\n"));
   return `${sections.join("\n\n")}\n`;

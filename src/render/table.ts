@@ -25,7 +25,7 @@ export function renderTable(report: Report, options: TableOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const grouped = !options.allTensors;
   const narrow = options.width !== null && options.width < 160;
-  const { rows, names, head } = displayRows(reportRows(report, options.allTensors), narrow);
+  const { rows, names, head, caption } = displayRows(reportRows(report, options.allTensors), narrow);
   const bytes = (n: number): string => (n === 0 ? c.dim("0") : formatBytes(n, options.units));
   // Section rows (a repeated block's heading in a narrow terminal) have no figures.
   const of = (f: (row: Row) => string): string[] => rows.map((row) => (row === null ? "" : f(row)));
@@ -46,7 +46,7 @@ export function renderTable(report: Report, options: TableOptions): string {
   const { text, dropped } = renderColumns(columns.map((col) => ({ ...col, head: c.bold(col.head) })), options.width);
   const narrowed = dropped.length === 0 ? [] : [c.dim(wrapText(`(fitted to ${options.width ?? 0} columns: ${dropped.map((d) => stripBold(d)).join(", ")} left out; --wide shows all)`, options.width))];
   const prose = Math.min(options.width ?? PROSE_WIDTH, 120);
-  return [wrapText(header(report, c), options.width), [text, ...narrowed].join("\n"), totals(report, options, c), ...explanation(report, prose), ...training(report, options, c, prose)].join("\n\n") + "\n";
+  return [wrapText(header(report, c), options.width), [...(caption === "" ? [] : [c.dim(wrapText(caption, options.width))]), text, ...narrowed].join("\n"), totals(report, options, c), ...explanation(report, prose), ...training(report, options, c, prose)].join("\n\n") + "\n";
 }
 
 /**
@@ -54,9 +54,9 @@ export function renderTable(report: Report, options: TableOptions): string {
  * the column head, and a repeated block (`layers.*.`) gets a heading row with its members indented
  * under it, so the part of a name that tells rows apart keeps its room.
  */
-function displayRows(all: Row[], narrow: boolean): { rows: Array<Row | null>; names: string[]; head: string } {
+function displayRows(all: Row[], narrow: boolean): { rows: Array<Row | null>; names: string[]; head: string; caption: string } {
   const clean = all.map((row) => cleanText(row.name));
-  if (!narrow) return { rows: all, names: clean, head: "tensor" };
+  if (!narrow) return { rows: all, names: clean, head: "tensor", caption: "" };
   const prefix = commonPrefix(clean);
   const rows: Array<Row | null> = [];
   const names: string[] = [];
@@ -72,7 +72,7 @@ function displayRows(all: Row[], narrow: boolean): { rows: Array<Row | null>; na
     rows.push(row);
     names.push(block === "" ? name : `  ${name.slice(block.length)}`);
   });
-  return { rows, names, head: prefix === "" ? "tensor" : `tensor in ${prefix}` };
+  return { rows, names, head: "tensor", caption: prefix === "" ? "" : `names below start with ${prefix}` };
 }
 
 function stripBold(text: string): string {
@@ -105,7 +105,7 @@ function training(report: Report, options: TableOptions, c: InstanceType<typeof 
   const rows = trainingRows(t, options.units);
   const labelWidth = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(labelWidth)}  ${label.startsWith("total") ? c.bold(value) : value}`);
-  return [c.bold(trainingTitle(t, schemeTitle(report))), lines.join("\n"), t.peftLine, t.notes.map((n) => wrap(n, Math.max(40, prose))).join("\n")];
+  return [c.bold(wrap(trainingTitle(t, schemeTitle(report)), prose)), lines.join("\n"), wrap(t.peftLine, prose), t.notes.map((n) => wrap(n, Math.max(40, prose))).join("\n")];
 }
 
 function explanation(report: Report, width: number): string[] {

@@ -2,6 +2,7 @@
 import { benchCore, benchFit } from "./core.mjs";
 import { benchError } from "./error.mjs";
 import { benchHub } from "./hub.mjs";
+import { benchProcess } from "./process.mjs";
 
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
@@ -38,3 +39,15 @@ console.log(`    baseline: ${baseline.error ? `fails: ${baseline.error.message.s
 console.log(
   `    qaudit:   ${qaudit.error ? `fails: ${qaudit.error.message}` : `ok in ${fmt(qaudit.ms)}: received ${mb(qaudit.result.stats.bytes)} for ${qaudit.result.checkpoint.files.length} files, each transfer aborted once its header was in (the mock wrote ${mb(qaudit.bytes)} into loopback socket buffers before seeing the aborts)`}`,
 );
+
+const whole = await benchProcess();
+console.log(`\nwhole process: fresh \`node bin/qaudit.js\` on the ${whole.shards}-shard mock (--scheme nf4 --no-cache), baseline = @huggingface/hub parse in its own process; medians`);
+console.log("  latency | run                | wall time | user CPU | peak RSS | speed-up");
+for (const row of whole.rows) {
+  const line = (name, r, speedup) => `  ${String(row.latency).padStart(4)} ms | ${name.padEnd(18)} | ${fmt(r.ms).padStart(9)} | ${fmt(r.userMs).padStart(8)} | ${`${r.rssMb.toFixed(0)} MB`.padStart(8)} | ${speedup}`;
+  console.log(line("baseline parse", row.baseline, "1.00×"));
+  console.log(line("qaudit --json", row.json, `${(row.baseline.ms / row.json.ms).toFixed(2)}× (target ${row.latency >= 150 ? "≥ 4" : row.latency >= 50 ? "≥ 3" : "-"}); ${mb(row.json.outBytes)} out`));
+  if (row.table !== undefined) console.log(line("qaudit (table)", row.table, `${(row.baseline.ms / row.table.ms).toFixed(2)}×`));
+}
+const s = whole.startup;
+console.log(`  start-up: node -e 0 ${fmt(s.node.ms)}, qaudit --version ${fmt(s.version.ms)} (${(s.version.ms / s.node.ms).toFixed(2)}×), local nf4 audit of opt-350m ${fmt(s.local.ms)} (${(s.local.ms / s.node.ms).toFixed(2)}×)`);

@@ -2,7 +2,8 @@ import { getExitCode, runChecks } from "../core/report/index.js";
 import { assembleReport, type Report } from "../core/report/index.js";
 import { describeFailedChecks } from "../render/checks.js";
 import { renderCsv } from "../render/csv.js";
-import { renderJson } from "../render/json.js";
+import { jsonChunks } from "../render/json.js";
+import { writeChunks } from "./write.js";
 import { renderMarkdown } from "../render/markdown.js";
 import { renderTable } from "../render/table.js";
 import type { CliIo } from "./io.js";
@@ -21,7 +22,8 @@ export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOp
   const report = assembleReport(simulated, { checks: runChecks(simulated.totals, gates), training: simulated.training });
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   if (report.model.tensorCount === 0 && report.checks.length > 0) io.stderr("qaudit: warning: the model has no tensors: every budget check passes trivially\n");
-  io.stdout(renderReport(report, output, io));
+  if (output.format === "json") await writeChunks(io, jsonChunks(report));
+  else io.stdout(renderReport(report, output, io));
   for (const line of describeFailedChecks(report.checks, output.units)) io.stderr(`qaudit: ${line}\n`);
   return getExitCode(report.checks);
 }
@@ -29,7 +31,7 @@ export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOp
 export function renderReport(report: Report, output: OutputOptions, io: CliIo): string {
   switch (output.format) {
     case "json":
-      return renderJson(report);
+      return [...jsonChunks(report)].join("");
     case "markdown":
       return renderMarkdown(report, output);
     case "csv":

@@ -25,6 +25,17 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 
 const code = await main(process.argv, {
   stdout: (text) => void (stdoutClosed || process.stdout.write(text)),
+  stdoutAsync: (text) =>
+    new Promise<void>((resolve) => {
+      if (stdoutClosed || process.stdout.write(text)) return resolve();
+      const done = (): void => {
+        process.stdout.off("drain", done);
+        process.stdout.off("close", done);
+        process.stdout.off("error", done);
+        resolve();
+      };
+      process.stdout.on("drain", done).on("close", done).on("error", done);
+    }),
   stderr: (text) => void process.stderr.write(text),
   env: process.env,
   // no-color.org: NO_COLOR set and non-empty turns colour off, whatever FORCE_COLOR says.

@@ -6,7 +6,8 @@ import { assembleReport, buildErrorReport, getExitCode, pickModulesToKeep, type 
 import { simulateScheme, type SimulationOptions } from "../core/storage/index.js";
 import type { WeightReader } from "../io/weight-reader.js";
 import { renderErrorTable } from "../render/error.js";
-import { renderJson } from "../render/json.js";
+import { jsonChunks } from "../render/json.js";
+import { writeChunks } from "./write.js";
 import type { CliIo } from "./io.js";
 import { loadModel, type RawSourceOptions } from "./load.js";
 import { oneOf, parseSize, parseWholeNumber, toOutputOptions, toSimulationOptions, type RawAuditOptions } from "./options.js";
@@ -41,7 +42,7 @@ export async function runError(model: string, raw: RawErrorOptions & RawSourceOp
     if (keepBudget !== null) error.keep = pickModulesToKeep(checkpoint, simulation, error, keepBudget);
     const report = assembleReport(simulated, { checks: [], error });
     for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
-    if (output.format === "json") io.stdout(renderJson(report));
+    if (output.format === "json") await writeChunks(io, jsonChunks(report));
     else io.stdout(renderErrorTable(report, { color: io.color, units: output.units, width: output.wide ? null : io.columns, format: output.format }));
     return getExitCode(report.checks);
   } finally {

@@ -4,7 +4,8 @@ import type { Checkpoint } from "../core/format/index.js";
 import { assembleReport, getExitCode, runChecks, type SimulatedModel } from "../core/report/index.js";
 import { describeFailedChecks } from "../render/checks.js";
 import { renderFitCsv, renderFitMarkdown, renderFitTable } from "../render/fit.js";
-import { renderJson } from "../render/json.js";
+import { jsonChunks } from "../render/json.js";
+import { writeChunks } from "./write.js";
 import { toFitOptions, type RawFitOptions } from "./fit-options.js";
 import type { CliIo } from "./io.js";
 import { loadCheckpoint, type RawSourceOptions } from "./load.js";
@@ -25,7 +26,7 @@ export async function runFit(model: string, raw: RawAuditOptions & RawSourceOpti
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   switch (output.format) {
     case "json":
-      io.stdout(renderJson(report));
+      await writeChunks(io, jsonChunks(report));
       break;
     case "markdown":
       io.stdout(renderFitMarkdown(report, output.units));

@@ -1,6 +1,8 @@
 /** Everything the CLI touches of its process, injectable for tests. */
 export interface CliIo {
   stdout: (text: string) => void;
+  /** Writes and resolves once the stream can take more (back-pressure); absent: `stdout`. */
+  stdoutAsync?: (text: string) => Promise<void>;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
   /** Colour on stdout (a TTY and NO_COLOR unset). */

@@ -1,9 +1,8 @@
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import cliProgress from "cli-progress";
 import type { Checkpoint } from "../core/format/index.js";
-import { checkRevision, isRepoId, loadHubCheckpoint, parseHubUrl } from "../io/hub/source.js";
+import { checkRevision, isRepoId, parseHubUrl } from "../io/hub/repo-id.js";
 import { HubError } from "../io/hub/errors.js";
 import { InputError, UsageError } from "../core/errors.js";
 import { DEFAULT_RETRY } from "../io/hub/http.js";
@@ -84,7 +83,9 @@ async function loadFromHub(model: string, urlRevision: string | undefined, raw: 
   const settings = await resolveHubSettings(io.env, { ...(raw.token === undefined ? {} : { token: raw.token }), cache: raw.cache !== false });
   if (settings.token !== undefined) io.secret?.(settings.token);
   const started = Date.now();
-  let bar: cliProgress.SingleBar | undefined;
+  // The Hub client and the progress bar load only when a model comes from the Hub.
+  const [{ loadHubCheckpoint }, { default: cliProgress }] = await Promise.all([import("../io/hub/source.js"), import("cli-progress")]);
+  let bar: InstanceType<typeof cliProgress.SingleBar> | undefined;
   // huggingface_hub's switches: HF_HUB_OFFLINE=1 means --offline, HF_HUB_DISABLE_PROGRESS_BARS=1 no bar.
   const truthy = (name: string): boolean => ["1", "true", "yes", "on"].includes((io.env[name] ?? "").toLowerCase());
   const showProgress = io.stderrIsTTY && raw.quiet !== true && !truthy("HF_HUB_DISABLE_PROGRESS_BARS");

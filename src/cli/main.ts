@@ -5,10 +5,8 @@ import { ATTENTION_IMPLEMENTATIONS } from "../core/budget/index.js";
 import { ERROR_SCHEMES } from "../core/numerics/index.js";
 import { SCHEME_NAMES } from "../core/storage/index.js";
 import { cleanText } from "../render/text.js";
-import { runAudit } from "./audit.js";
-import { runCompare, type RawCompareOptions } from "./compare.js";
-import { runError, type RawErrorOptions } from "./error.js";
-import { runFit } from "./fit.js";
+import type { RawCompareOptions } from "./compare.js";
+import type { RawErrorOptions } from "./error.js";
 import type { RawFitOptions } from "./fit-options.js";
 import type { CliIo } from "./io.js";
 import type { RawSourceOptions } from "./load.js";
@@ -47,6 +45,8 @@ export async function main(argv: string[], rawIo: CliIo): Promise<number> {
   addTrainingOptions(program);
   addOutputOptions(program);
   addSourceOptions(program).action(async (model: string, raw: RawAuditOptions & RawSourceOptions & RawTrainingOptions) => {
+    // Each command loads its modules when it runs: `--version` and `--help` stay light.
+    const { runAudit } = await import("./audit.js");
     exitCode = await runAudit(model, raw, io);
   });
   program.addHelpText(
@@ -80,6 +80,7 @@ Examples:
     .option("--max-bytes <size>", "--error: refuse to read more than this per scheme");
   addOutputOptions(compare);
   addSourceOptions(compare).action(async (models: string[], raw: RawCompareOptions & RawSourceOptions & RawTrainingOptions) => {
+    const { runCompare } = await import("./compare.js");
     exitCode = await runCompare(models, raw, io);
   });
 
@@ -100,6 +101,7 @@ Examples:
     .option("--explain", "print the KV-cache arithmetic with this model's numbers");
   addOutputOptions(fit);
   addSourceOptions(fit).action(async (model: string, raw: RawAuditOptions & RawSourceOptions & RawTrainingOptions & RawFitOptions) => {
+    const { runFit } = await import("./fit.js");
     exitCode = await runFit(model, raw, io);
   });
 
@@ -119,6 +121,7 @@ Examples:
   addSimulationOptions(error);
   addOutputOptions(error);
   addSourceOptions(error).action(async (model: string, raw: RawErrorOptions & RawSourceOptions) => {
+    const { runError } = await import("./error.js");
     exitCode = await runError(model, raw, io);
   });
 

@@ -11,6 +11,7 @@ import type { SafetensorsHeader } from "../../core/format/index.js";
 import { HeaderBudget, MAX_BLOB_BYTES, MAX_TOTAL_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
 import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
+import { checkRevision, isRepoId } from "./repo-id.js";
 import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
 import type { HubSettings } from "./settings.js";
 
@@ -46,26 +47,7 @@ const MAX_CONFIG_BYTES = 4_000_000;
 const MAX_INDEX_BYTES = 200_000_000;
 /** First range read of a header when nothing suggests its size; most single-file headers are smaller. */
 export const DEFAULT_FIRST_READ = 100_000;
-const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
 const SHA = /^[0-9a-f]{40}$/;
-
-/** A branch, tag, sha or refs/pr/N: one line of printable text, and never a path step ("." or ".."). */
-export function checkRevision(revision: string): void {
-  if (revision === "" || revision === "." || revision === ".." || revision.length > 256 || !/^[\x21-\x7e]+$/.test(revision) || revision.split("/").some((p) => p === "." || p === ".." || p === "")) {
-    throw new UsageError(`--revision ${JSON.stringify(revision)} is not a branch, tag, commit sha or refs/pr/N`);
-  }
-}
-
-/** `https://huggingface.co/org/name` (or with `/tree/<rev>`) as the id and revision it names. */
-export function parseHubUrl(value: string): { repo: string; revision?: string } | undefined {
-  const match = /^https?:\/\/(?:www\.)?(?:huggingface\.co|hf\.co)\/([^/]+\/[^/]+?)(?:\/tree\/([^/]+))?\/?$/.exec(value);
-  if (match === null) return undefined;
-  return { repo: match[1]!, ...(match[2] === undefined ? {} : { revision: decodeURIComponent(match[2]) }) };
-}
-
-export function isRepoId(value: string): boolean {
-  return REPO_ID.test(value) && !value.includes("..") && !/\.(safetensors|json)$/.test(value);
-}
 
 /**
  * Reads a Hub model's headers: one revision lookup pins the commit sha, then config, index and every

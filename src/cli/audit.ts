@@ -3,7 +3,8 @@ import { assembleReport, type Report } from "../core/report/index.js";
 import { describeFailedChecks } from "../render/checks.js";
 import { renderCsv } from "../render/csv.js";
 import { jsonChunks } from "../render/json.js";
-import { writeChunks } from "./write.js";
+import { emit } from "./write.js";
+import { renderHtml } from "../render/html.js";
 import { renderMarkdown } from "../render/markdown.js";
 import { renderTable } from "../render/table.js";
 import type { CliIo } from "./io.js";
@@ -22,8 +23,7 @@ export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOp
   const report = assembleReport(simulated, { checks: runChecks(simulated.totals, gates), training: simulated.training });
   for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
   if (report.model.tensorCount === 0 && report.checks.length > 0) io.stderr("qaudit: warning: the model has no tensors: every budget check passes trivially\n");
-  if (output.format === "json") await writeChunks(io, jsonChunks(report));
-  else io.stdout(renderReport(report, output, io));
+  await emit(io, output.out, output.format === "json" ? jsonChunks(report) : [renderReport(report, output, io)]);
   for (const line of describeFailedChecks(report.checks, output.units)) io.stderr(`qaudit: ${line}\n`);
   return getExitCode(report.checks);
 }
@@ -36,7 +36,9 @@ export function renderReport(report: Report, output: OutputOptions, io: CliIo): 
       return renderMarkdown(report, output);
     case "csv":
       return renderCsv(report, output);
+    case "html":
+      return renderHtml(report, { units: output.units });
     case "table":
-      return renderTable(report, { ...output, color: io.color, width: output.wide ? null : io.columns });
+      return renderTable(report, { ...output, color: io.color && output.out === null, width: output.wide || output.out !== null ? null : io.columns });
   }
 }

@@ -11,7 +11,9 @@ import type { Checkpoint } from "../core/format/index.js";
 import { simulateScheme, type SimulationOptions } from "../core/storage/index.js";
 import type { WeightReader } from "../io/weight-reader.js";
 import { parseSchemeList, parseSize, quantStorageOf, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
-import { renderJson } from "../render/json.js";
+import { jsonChunks } from "../render/json.js";
+import { renderComparisonHtml } from "../render/html.js";
+import { emit } from "./write.js";
 import { simulatorFor } from "./simulate.js";
 
 export interface RawCompareOptions extends RawAuditOptions, RawFitOptions, Omit<RawErrorOptions, keyof RawAuditOptions> {
@@ -43,7 +45,7 @@ export async function runCompare(models: string[], raw: RawCompareOptions & RawS
     };
     const comparison = buildComparison(checkpoints, choices, base, { perLayer: raw.perLayer === true, ...(maxMemory === undefined ? {} : { maxMemory }), pick: raw.pick === true, ...(fit === undefined ? {} : { fit }) }, simulate);
     if (sampling !== undefined) await addErrors(comparison, loaded, choices, base, sampling);
-    return finish(comparison, models, raw, io, maxMemory);
+    return await finish(comparison, models, raw, io, maxMemory);
   } finally {
     await Promise.all(loaded.map((l) => l.reader.close()));
   }
@@ -67,7 +69,7 @@ async function addErrors(comparison: Comparison, loaded: Array<{ checkpoint: Che
   }
 }
 
-function finish(comparison: Comparison, models: string[], raw: RawCompareOptions & RawTrainingOptions, io: CliIo, maxMemory: number | undefined): number {
+async function finish(comparison: Comparison, models: string[], raw: RawCompareOptions & RawTrainingOptions, io: CliIo, maxMemory: number | undefined): Promise<number> {
   const output = toOutputOptions(raw);
 
   for (const warning of comparison.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
@@ -75,7 +77,7 @@ function finish(comparison: Comparison, models: string[], raw: RawCompareOptions
     // Script-friendly: the picked scheme alone (one line per model, tab-separated when several).
     io.stdout(comparison.pick!.map((p) => (p.scheme === null ? "" : models.length > 1 ? `${p.model}\t${p.scheme}\n` : `${p.scheme}\n`)).join(""));
   } else {
-    io.stdout(renderComparison(comparison, output, io));
+    await emit(io, output.out, output.format === "json" ? jsonChunks(comparison) : [renderComparison(comparison, output, io)]);
   }
   const unfit = (comparison.pick ?? []).filter((p) => p.scheme === null);
   const budget = maxMemory === undefined ? "the GPU" : `${formatCount(maxMemory)} bytes${output.units === "bytes" ? "" : ` (${formatBytes(maxMemory, output.units)})`}`;
@@ -94,12 +96,14 @@ function defaultSchemes(train: string | undefined): SchemeChoice[] {
 function renderComparison(comparison: Comparison, output: OutputOptions, io: CliIo): string {
   switch (output.format) {
     case "json":
-      return renderJson(comparison);
+      return [...jsonChunks(comparison)].join("");
+    case "html":
+      return renderComparisonHtml(comparison, { units: output.units });
     case "markdown":
       return renderComparisonMarkdown(comparison, output);
     case "csv":
       return renderComparisonCsv(comparison);
     case "table":
-      return renderComparisonTable(comparison, { color: io.color, units: output.units, width: output.wide ? null : io.columns });
+      return renderComparisonTable(comparison, { color: io.color && output.out === null, units: output.units, width: output.wide || output.out !== null ? null : io.columns });
   }
 }

@@ -7,7 +7,8 @@ import { simulateScheme, type SimulationOptions } from "../core/storage/index.js
 import type { WeightReader } from "../io/weight-reader.js";
 import { renderErrorTable } from "../render/error.js";
 import { jsonChunks } from "../render/json.js";
-import { writeChunks } from "./write.js";
+import { emit } from "./write.js";
+import { renderHtml } from "../render/html.js";
 import type { CliIo } from "./io.js";
 import { loadModel, type RawSourceOptions } from "./load.js";
 import { oneOf, parseSize, parseWholeNumber, toOutputOptions, toSimulationOptions, type RawAuditOptions } from "./options.js";
@@ -42,8 +43,12 @@ export async function runError(model: string, raw: RawErrorOptions & RawSourceOp
     if (keepBudget !== null) error.keep = pickModulesToKeep(checkpoint, simulation, error, keepBudget);
     const report = assembleReport(simulated, { checks: [], error });
     for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
-    if (output.format === "json") await writeChunks(io, jsonChunks(report));
-    else io.stdout(renderErrorTable(report, { color: io.color, units: output.units, width: output.wide ? null : io.columns, format: output.format }));
+    const toFile = output.out !== null;
+    await emit(
+      io,
+      output.out,
+      output.format === "json" ? jsonChunks(report) : output.format === "html" ? [renderHtml(report, { units: output.units })] : [renderErrorTable(report, { color: io.color && !toFile, units: output.units, width: output.wide || toFile ? null : io.columns, format: output.format })],
+    );
     return getExitCode(report.checks);
   } finally {
     await reader.close();

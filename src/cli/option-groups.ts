@@ -52,7 +52,8 @@ export function addOutputOptions(command: Command): Command {
     .option("--json", "JSON on stdout (same as --format json)")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS))
     .addOption(new Option("--units <units>", "byte units: iec (KiB, MiB), si (kB, MB) or exact bytes").choices(UNITS))
-    .option("--wide", "tables as wide as they need (by default they fit the terminal)");
+    .option("--wide", "tables as wide as they need (by default they fit the terminal)")
+    .option("--out <file>", "write the output to a file (e.g. --format html --out report.html)");
 }
 
 export function addSourceOptions(command: Command): Command {

@@ -6,7 +6,7 @@ import type { SchemeChoice } from "../core/report/index.js";
 import { OPTIMIZERS, TRAIN_MODES, type OptimizerName, type TrainingOptions } from "../core/budget/index.js";
 import { UNITS, type Units } from "../render/units.js";
 
-export const FORMATS = ["table", "json", "markdown", "csv"] as const;
+export const FORMATS = ["table", "json", "markdown", "csv", "html"] as const;
 export type Format = (typeof FORMATS)[number];
 export const TORCH_DTYPE_CHOICES = ["auto", ...(Object.keys(TORCH_DTYPES) as TorchDtype[])] as const;
 export const QUANT_STORAGE_CHOICES = Object.keys(QUANT_STORAGE) as QuantStorage[];
@@ -28,6 +28,7 @@ export interface RawAuditOptions {
   logical?: boolean;
   minTrainable?: string;
   wide?: boolean;
+  out?: string;
 }
 
 export interface OutputOptions {
@@ -36,6 +37,8 @@ export interface OutputOptions {
   allTensors: boolean;
   /** --wide: tables as wide as they need, whatever the terminal. */
   wide: boolean;
+  /** --out: write the output to this file instead of stdout. */
+  out: string | null;
 }
 
 /** Turns raw flags into simulation options; impossible combinations are usage errors. */
@@ -76,6 +79,7 @@ export function toOutputOptions(raw: RawAuditOptions): OutputOptions {
     units: raw.units === undefined ? "iec" : oneOf(raw.units, UNITS, "--units"),
     allTensors: raw.allTensors === true,
     wide: raw.wide === true,
+    out: raw.out ?? null,
   };
 }
 

@@ -16,3 +16,17 @@ export async function writeChunks(io: CliIo, chunks: Iterable<string>): Promise<
   }
   if (buffer.length > 0) await write(buffer.join(""));
 }
+
+/** The command's output, to stdout or to --out's file (written whole, then renamed into place). */
+export async function emit(io: CliIo, out: string | null, chunks: Iterable<string>): Promise<void> {
+  if (out === null) return writeChunks(io, chunks);
+  const { rename, writeFile } = await import("node:fs/promises");
+  const temp = `${out}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, [...chunks].join(""));
+    await rename(temp, out);
+  } catch (error) {
+    const { UsageError } = await import("../core/errors.js");
+    throw new UsageError(`--out ${JSON.stringify(out)}: cannot write (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}

@@ -75,6 +75,14 @@ export function computeFit(input: FitInput, options: FitOptions): FitReport {
   return report;
 }
 
+/** Total memory at each of `points` contexts up to the model's maximum (or twice the asked context): the fit curve. */
+export function fitCurve(input: FitInput, options: FitOptions, points = 40): Array<{ context: number; total: number }> {
+  const asked = options.context ?? input.layout.maxContext ?? 4096;
+  const top = input.layout.maxContext ?? asked * 2;
+  const contexts = [...new Set(Array.from({ length: points }, (_, i) => Math.max(1, Math.round(((i + 1) * top) / points))))];
+  return contexts.map((context) => ({ context, total: evaluate(input, options, context, options.batch).total }));
+}
+
 /** The largest n in [1, cap] with `fits(n)` (fits is monotone: false from some n on); 0 if none. */
 function largest(fits: (n: number) => boolean, cap: number): number {
   if (!fits(1)) return 0;

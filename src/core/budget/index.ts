@@ -8,6 +8,6 @@
 export { OPTIMIZERS, resolveTrainingOptions, simulateTraining, TRAIN_MODES, type OptimizerName, type TrainedReport, type TrainingComponents, type TrainingOptions, type TrainingReport } from "./training.js";
 export { readAttentionLayout, type AttentionLayout, type LayerCache } from "./attention-layout.js";
 export { ATTENTION_IMPLEMENTATIONS, OVERHEADS, type AttentionImplementation } from "./estimates.js";
-export { computeDtypeOf, computeFit, type FitComponent, type FitOptions, type FitReport } from "./fit.js";
+export { computeDtypeOf, computeFit, fitCurve, type FitComponent, type FitInput, type FitOptions, type FitReport } from "./fit.js";
 export { closeGpuNames, findGpu, GPUS, type Gpu } from "./gpus.js";
 export { computeKvCache, ENGINES, KV_DTYPES, pad256, vllmCapacity, type ComputeDtype, type Engine, type KvCache, type KvDtype, type KvGroup } from "./kv-cache.js";

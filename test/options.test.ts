@@ -27,10 +27,10 @@ describe("simulation options", () => {
 
 describe("output options and gates", () => {
   it.each([
-    [{}, { format: "table", units: "iec", allTensors: false, wide: false }],
-    [{ json: true }, { format: "json", units: "iec", allTensors: false, wide: false }],
-    [{ json: true, format: "json", units: "bytes", allTensors: true }, { format: "json", units: "bytes", allTensors: true, wide: false }],
-    [{ format: "csv", units: "si" }, { format: "csv", units: "si", allTensors: false, wide: false }],
+    [{}, { format: "table", units: "iec", allTensors: false, wide: false, out: null }],
+    [{ json: true }, { format: "json", units: "iec", allTensors: false, wide: false, out: null }],
+    [{ json: true, format: "json", units: "bytes", allTensors: true }, { format: "json", units: "bytes", allTensors: true, wide: false, out: null }],
+    [{ format: "csv", units: "si" }, { format: "csv", units: "si", allTensors: false, wide: false, out: null }],
   ])("%j", (raw, expected) => expect(toOutputOptions(raw)).toEqual(expected));
   it("--json with another --format is a contradiction", () => expect(() => toOutputOptions({ json: true, format: "csv" })).toThrowError(/--json and --format csv disagree/));
   it("gates", () => {

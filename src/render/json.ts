@@ -5,27 +5,34 @@ export function renderJson(value: Report | Comparison): string {
   return [...jsonChunks(value)].join("");
 }
 
+/** Elements of a top-level list stringified at once: large enough to stay in native code, small enough to keep memory flat. */
+const SLICE = 2000;
+
 /**
  * The same text as `JSON.stringify(value, null, 2)`, in pieces: a report's tensor list (163,000
- * entries for a large sharded model) is written element by element instead of as one 40 MB string.
+ * entries for a large sharded model) is written a slice at a time instead of as one 40 MB string.
+ * Each slice is stringified inside a one-key wrapper, so it comes out at the right depth.
  */
 export function* jsonChunks(value: Report | Comparison): Generator<string> {
   const entries = Object.entries(value).filter(([, v]) => v !== undefined);
   yield "{\n";
   for (const [i, [key, item]] of entries.entries()) {
     const comma = i < entries.length - 1 ? "," : "";
-    if (Array.isArray(item) && item.length > 0) {
-      yield `  ${JSON.stringify(key)}: [\n`;
-      for (let j = 0; j < item.length; j++) yield `    ${indent(JSON.stringify(item[j], null, 2))}${j < item.length - 1 ? "," : ""}\n`;
+    const wrapped = (v: unknown): string => JSON.stringify({ [key]: v }, null, 2);
+    if (Array.isArray(item) && item.length > SLICE) {
+      const open = `  ${JSON.stringify(key)}: [\n`;
+      yield open;
+      for (let from = 0; from < item.length; from += SLICE) {
+        const text = wrapped(item.slice(from, from + SLICE));
+        // `{\n  "key": [\n` … `\n  ]\n}`: keep the elements, at their depth.
+        yield text.slice(open.length + 2, text.length - 6);
+        yield from + SLICE < item.length ? ",\n" : "\n";
+      }
       yield `  ]${comma}\n`;
     } else {
-      yield `  ${JSON.stringify(key)}: ${indent(JSON.stringify(item, null, 2) as string, "  ")}${comma}\n`;
+      const text = wrapped(item);
+      yield `${text.slice(2, text.length - 2)}${comma}\n`;
     }
   }
   yield "}\n";
-}
-
-/** Re-indents a nested value's continuation lines to its depth (4 spaces inside the top-level arrays). */
-function indent(text: string, by = "    "): string {
-  return text.includes("\n") ? text.replace(/\n/g, `\n${by}`) : text;
 }

@@ -26,6 +26,10 @@ export interface ShardIndex {
   shards: string[];
   /** Tensor → shard, as parsed (every value checked to be a string); a 163k-entry Map cost more than it served. */
   weightMap: Readonly<Record<string, string>>;
+  /** Tensors the index names. */
+  tensorCount: number;
+  /** Per shard: tensors and the bytes of their names (a header's size is about names + 85 bytes a tensor). */
+  shardStats: ReadonlyMap<string, { tensors: number; nameBytes: number }>;
   totalSize?: number;
 }
 
@@ -35,23 +39,32 @@ export function parseShardIndex(json: unknown, file: string): ShardIndex {
   if (typeof root !== "object" || root === null || typeof root.weight_map !== "object" || root.weight_map === null || Array.isArray(root.weight_map)) {
     throw new InputError(`${file}: not a shard index (no "weight_map" object)`);
   }
-  const shards = new Set<string>();
+  const stats = new Map<string, { tensors: number; nameBytes: number }>();
   const map = root.weight_map as Record<string, unknown>;
   let last: unknown;
+  let current: { tensors: number; nameBytes: number } | undefined;
+  let tensorCount = 0;
+  // One pass: validate shard names (once each), count tensors, and size each shard's header.
   for (const tensor in map) {
+    tensorCount += 1;
     const shard = map[tensor];
-    if (shard === last) continue; // consecutive tensors mostly share a shard
-    if (typeof shard !== "string") throw new InputError(`${file}: shard of tensor ${JSON.stringify(tensor)} is not a file name`);
-    if (!shards.has(shard)) {
-      checkShardName(shard, file); // once per shard: a 163-shard index names each ~1,000 times
-      shards.add(shard);
+    if (shard !== last) {
+      if (typeof shard !== "string") throw new InputError(`${file}: shard of tensor ${JSON.stringify(tensor)} is not a file name`);
+      current = stats.get(shard);
+      if (current === undefined) {
+        checkShardName(shard, file); // once per shard: a 163-shard index names each ~1,000 times
+        current = { tensors: 0, nameBytes: 0 };
+        stats.set(shard, current);
+      }
+      last = shard;
     }
-    last = shard;
+    current!.tensors += 1;
+    current!.nameBytes += tensor.length;
   }
   const weightMap = map as Record<string, string>;
-  if (shards.size === 0) throw new InputError(`${file}: "weight_map" names no shard`);
+  if (stats.size === 0) throw new InputError(`${file}: "weight_map" names no shard`);
   const totalSize = root.metadata?.total_size;
-  return { shards: [...shards], weightMap, ...(typeof totalSize === "number" ? { totalSize } : {}) };
+  return { shards: [...stats.keys()], weightMap, tensorCount, shardStats: stats, ...(typeof totalSize === "number" ? { totalSize } : {}) };
 }
 
 /** A shard name must stay inside the model's folder: relative, no `..`, no backslashes or drive letters. */
@@ -82,8 +95,14 @@ export function assembleCheckpoint(source: string, files: CheckpointFile[], conf
     }
   }
   if (index !== undefined) {
-    for (const tensor in index.weightMap) {
-      if (!seen.has(tensor)) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed in ${index.weightMap[tensor]} but no shard holds it`);
+    // Header tensors are unique: if as many of them are in the index as the index names, every
+    // tensor the index names is held. Only when they differ is the index walked to name one.
+    let listed = 0;
+    for (const name of seen) if (Object.prototype.hasOwnProperty.call(index.weightMap, name)) listed += 1;
+    if (listed !== index.tensorCount) {
+      for (const tensor in index.weightMap) {
+        if (!seen.has(tensor)) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed in ${index.weightMap[tensor]} but no shard holds it`);
+      }
     }
   }
   return { source, files, config };

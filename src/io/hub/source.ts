@@ -238,11 +238,7 @@ function noWeights(plan: WeightPlan, siblings: Set<string>, prefix: string, repo
 function firstReadSizes(index: ShardIndex | undefined): Map<string, number> {
   const estimates = new Map<string, number>();
   if (index === undefined) return estimates;
-  for (const tensor in index.weightMap) {
-    const shard = index.weightMap[tensor]!;
-    estimates.set(shard, (estimates.get(shard) ?? 256) + tensor.length + 85);
-  }
-  for (const [shard, estimate] of estimates) estimates.set(shard, Math.ceil(estimate * 1.15) + 2048);
+  for (const [shard, { tensors, nameBytes }] of index.shardStats) estimates.set(shard, Math.ceil((256 + nameBytes + 85 * tensors) * 1.15) + 2048);
   return estimates;
 }
 

@@ -1,15 +1,9 @@
 // Seeded value generators for quantization-error tests: the same numbers on every run and machine.
+import { mulberry32 } from "../src/core/numerics/plan.js";
 
-/** mulberry32: a small, well-known 32-bit PRNG. */
+/** The generator qaudit's sampling uses (mulberry32). */
 export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return mulberry32(seed);
 }
 
 /** N(0, 1) values (Box–Muller), rounded to fp32. */

@@ -7,4 +7,4 @@
 export { decodeValues, DECODABLE, ELEMENT_BYTES, isDecodable, type DecodableDtype } from "./decode.js";
 export { TensorMeasurement, pooledFigures } from "./measure.js";
 export { emptySums, errorFigures, type ErrorFigures, type ErrorSums } from "./metrics.js";
-export { CHUNK_BYTES, ERROR_SCHEMES, isSkipped, plannedBytes, planTensor, type ErrorScheme, type PlanOptions, type ReadRange, type SkippedTensor, type TensorPlan } from "./plan.js";
+export { CHUNK_BYTES, ERROR_SCHEMES, isSkipped, mulberry32, plannedBytes, planTensor, type ErrorScheme, type PlanOptions, type ReadRange, type SkippedTensor, type TensorPlan } from "./plan.js";

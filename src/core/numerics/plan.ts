@@ -108,7 +108,8 @@ export function sampleRuns(units: number, wanted: number, seed: number): Array<[
   return out;
 }
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small, well-known 32-bit generator; the same positions on every machine. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

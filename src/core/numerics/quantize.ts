@@ -13,6 +13,15 @@ const f = Math.fround;
 export const BLOCK = 64;
 export const NESTED_BLOCK = 256;
 
+/** Adds a run's local sums (kept in locals by the hot loops) to a tensor's. */
+function addRun(sums: ErrorSums, elements: number, sumSquares: number, sumSquaredError: number, sumAbsError: number, maxAbsError: number): void {
+  sums.elements += elements;
+  sums.sumSquares += sumSquares;
+  sums.sumSquaredError += sumSquaredError;
+  sums.sumAbsError += sumAbsError;
+  sums.maxAbsError = Math.max(sums.maxAbsError, maxAbsError);
+}
+
 /** Values as the dequantized tensor holds them: cast back to the input dtype. */
 function castTo(dtype: DecodableDtype): (v: number) => number {
   return dtype === "F16" ? toHalf : dtype === "BF16" ? toBfloat16 : (v) => v;
@@ -112,11 +121,7 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
     }
     n += end - start;
   }
-  sums.elements += n;
-  sums.sumSquares += sx2;
-  sums.sumSquaredError += se2;
-  sums.sumAbsError += sae;
-  sums.maxAbsError = max;
+  addRun(sums, n, sx2, se2, sae, max);
 }
 
 // fl(1/127) as bitsandbytes multiplies by it when dequantizing LLM.int8 weights.
@@ -163,12 +168,8 @@ export function measureInt8(x: Float32Array, rowLength: number, sums: ErrorSums)
       sae += ae;
       if (ae > max) max = ae;
     }
-    sums.elements += rowLength;
-    sums.sumSquares += sx2;
-    sums.sumSquaredError += se2;
-    sums.sumAbsError += sae;
+    addRun(sums, rowLength, sx2, se2, sae, max);
   }
-  sums.maxAbsError = max;
 }
 
 /** fp16 / bf16 casts (§5): overflow excluded and counted, underflow counted and kept. */
@@ -207,9 +208,5 @@ export function measureCast(x: Float32Array, target: "fp16" | "bf16", sums: Erro
     sae += ae;
     if (ae > max) max = ae;
   }
-  sums.elements += n;
-  sums.sumSquares += sx2;
-  sums.sumSquaredError += se2;
-  sums.sumAbsError += sae;
-  sums.maxAbsError = max;
+  addRun(sums, n, sx2, se2, sae, max);
 }

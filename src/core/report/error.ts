@@ -2,19 +2,10 @@ import { pooledFigures, type ErrorFigures, type ErrorScheme, type SkippedTensor,
 import { layerIndex, namePattern, naturalOrder } from "./group.js";
 
 /** One measured tensor, as the JSON contract names its fields. */
-export interface TensorError {
-  name: string;
-  elements: number;
-  rmse: number | null;
-  meanAbsError: number | null;
-  maxAbsError: number | null;
-  sqnrDb: number | null;
-  overflow: number;
-  underflow: number;
-  nonFinite: number;
+export type TensorError = { name: string } & ErrorFigures & {
   /** Elements of the tensor: `elements` over this is the share measured. */
   totalElements: number;
-}
+};
 
 /** Repeated blocks (`layers.*.mlp.down_proj.weight ×32`): which layer suffers most and least. */
 export interface ErrorGroup {
@@ -86,8 +77,7 @@ function worseFirst(a: number | null, b: number | null): number {
 
 export function buildErrorReport(input: ErrorInputs): ErrorReport {
   const tensors: TensorError[] = input.measurements.map((m) => {
-    const fig = m.figures();
-    return { name: m.plan.name, elements: fig.elements, rmse: fig.rmse, meanAbsError: fig.meanAbsError, maxAbsError: fig.maxAbsError, sqnrDb: fig.sqnrDb, overflow: fig.overflow, underflow: fig.underflow, nonFinite: fig.nonFinite, totalElements: m.plan.elements };
+    return { name: m.plan.name, ...m.figures(), totalElements: m.plan.elements };
   });
   tensors.sort((a, b) => worseFirst(a.sqnrDb, b.sqnrDb) || naturalOrder(a.name, b.name));
   const overall = pooledFigures(input.measurements);

@@ -39,7 +39,13 @@ export async function runError(model: string, raw: RawErrorOptions & RawSourceOp
   const { checkpoint, reader } = await loadModel(model, raw, io);
   try {
     const simulated = simulateScheme(checkpoint, simulation);
-    const error = await measureError(checkpoint, reader, simulated, simulation, { scheme, doubleQuant: simulation.doubleQuant, sampleBytes, seed }, { pattern, maxBytes, concurrency });
+    const progress = await progressBar(io, raw.quiet === true);
+    let error: ErrorReport;
+    try {
+      error = await measureError(checkpoint, reader, simulated, simulation, { scheme, doubleQuant: simulation.doubleQuant, sampleBytes, seed }, { pattern, maxBytes, concurrency, onProgress: progress.update });
+    } finally {
+      progress.stop();
+    }
     if (keepBudget !== null) error.keep = pickModulesToKeep(checkpoint, simulation, error, keepBudget);
     const report = assembleReport(simulated, { checks: [], error });
     for (const warning of report.warnings) io.stderr(`qaudit: warning: ${warning}\n`);
@@ -74,7 +80,27 @@ export function toSampling(raw: RawErrorOptions & RawSourceOptions): Sampling {
   };
 }
 
+/** A bar on stderr for reads of more than 64 MiB, when someone watches (a terminal, no --quiet). */
+async function progressBar(io: CliIo, quiet: boolean): Promise<{ update: (read: number, planned: number) => void; stop: () => void }> {
+  if (!io.stderrIsTTY || quiet) return { update: () => {}, stop: () => {} };
+  const { default: cliProgress } = await import("cli-progress");
+  let bar: InstanceType<typeof cliProgress.SingleBar> | undefined;
+  return {
+    update: (read, planned) => {
+      if (planned < 64 * 1024 * 1024) return;
+      if (bar === undefined) {
+        bar = new cliProgress.SingleBar({ stream: process.stderr, format: "weights {bar} {percentage}% | {mb} of {total_mb} MB", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+        bar.start(planned, 0, { mb: 0, total_mb: Math.round(planned / 1e6) });
+      }
+      bar.update(read, { mb: Math.round(read / 1e6) });
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
 export interface MeasureLimits {
+  /** Bytes read so far of those planned (a progress bar on a terminal). */
+  onProgress?: (read: number, planned: number) => void;
   pattern: string | undefined;
   maxBytes: number | null;
   concurrency: number;
@@ -87,7 +113,7 @@ export async function measureError(checkpoint: Checkpoint, reader: WeightReader,
   if (limits.maxBytes !== null && planned > limits.maxBytes) {
     throw new UsageError(`this measurement reads ${planned.toLocaleString("en-US")} bytes, over --max-bytes ${limits.maxBytes.toLocaleString("en-US")}; sample less (--sample) or narrow --tensors`);
   }
-  const measurements = await measureAll(plans, options.scheme, options.doubleQuant, reader, limits.concurrency);
+  const measurements = await measureAll(plans, options.scheme, options.doubleQuant, reader, limits.concurrency, (read) => limits.onProgress?.(read, planned));
   return buildErrorReport({
     ...options,
     bytesRead: measurements.bytesRead,
@@ -129,12 +155,13 @@ function planMeasurements(checkpoint: Checkpoint, simulated: SimulatedModel, sim
   return { plans, skipped };
 }
 
-async function measureAll(plans: TensorPlan[], scheme: ErrorScheme, doubleQuant: boolean, reader: WeightReader, concurrency: number): Promise<{ done: TensorMeasurement[]; bytesRead: number }> {
+async function measureAll(plans: TensorPlan[], scheme: ErrorScheme, doubleQuant: boolean, reader: WeightReader, concurrency: number, onRead: (bytesRead: number) => void): Promise<{ done: TensorMeasurement[]; bytesRead: number }> {
   const limit = pLimit(concurrency);
   let bytesRead = 0;
   const read = async (plan: TensorPlan, start: number, end: number): Promise<Uint8Array> => {
     const bytes = await reader.read(plan.file, start, end);
     bytesRead += bytes.length;
+    onRead(bytesRead);
     if (bytes.length < end - start) {
       throw new InputError(`${plan.file}: tensor ${JSON.stringify(plan.name)}: data shorter than its offsets say (bytes ${start}–${end} asked, ${bytes.length} read; a header-only file has no weights to measure)`);
     }

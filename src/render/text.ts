@@ -40,13 +40,15 @@ export function wrapText(text: string, width: number | null): string {
   return text
     .split("\n")
     .map((paragraph) => {
+      // A paragraph's indentation stays, on its first line and on the lines it wraps onto.
+      const indent = /^ */.exec(paragraph)![0];
       const out: string[] = [];
-      let line = "";
-      for (const word of paragraph.split(" ")) {
-        if (line.length > 0 && visibleLength(line) + 1 + visibleLength(word) > width) {
+      let line = indent;
+      for (const word of paragraph.slice(indent.length).split(" ")) {
+        if (line.length > indent.length && visibleLength(line) + 1 + visibleLength(word) > width) {
           out.push(line);
-          line = word;
-        } else line = line.length === 0 ? word : `${line} ${word}`;
+          line = indent + word;
+        } else line = line.length === indent.length ? indent + word : `${line} ${word}`;
       }
       out.push(line);
       return out.join("\n");

@@ -169,6 +169,11 @@ describe("from the Hub (mock)", () => {
     expect(report.error.bytesRead).toBe(2 * 64 * 1024);
     // Plus the header: one speculative range read of 100,000 bytes (the default first read) and config.json.
     expect(hub.stats.bytesSent).toBeLessThan(2 * 64 * 1024 + 100_000 + 1000);
+    // The file's CDN address is asked of the Hub once for the weights: later ranges go there directly.
+    const hubHost = (hub as unknown as { log: Array<{ host: string; path: string }> }).log.filter((l) => l.host === "hub" && l.path.endsWith("model.safetensors"));
+    // Without it: the header read and one per range, 1 + 16. With it: the header read and the first
+    // weight reads that start before any has returned (two here, one per tensor, give or take a race).
+    expect(hubHost.length).toBeLessThanOrEqual(5);
   });
   it("a server that ignores Range on a data read: exit 4, nothing more downloaded", async () => {
     hub.reset();

@@ -75,7 +75,8 @@ export function toSampling(raw: RawErrorOptions & RawSourceOptions): Sampling {
     sampleBytes,
     seed: raw.seed === undefined ? 0 : parseWholeNumber(raw.seed, "--seed", { min: 0, max: 2 ** 32 - 1 }),
     maxBytes: raw.maxBytes === undefined ? null : parseSize(raw.maxBytes, "--max-bytes"),
-    concurrency: Math.min(MAX_DATA_READS, parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 })),
+    // A sampled read holds a few KiB per range: as many in flight as for headers. A full read holds 4 MiB each.
+    concurrency: Math.min(sampleBytes === null ? MAX_DATA_READS : 32, parseWholeNumber(raw.concurrency ?? "32", "--concurrency", { min: 1, max: 1024 })),
     pattern: raw.tensors,
   };
 }

@@ -122,7 +122,7 @@ export class HubHttp {
   async getRange(url: string, start: number, end: number, ctx: HubErrorContext, options: { requireRange?: boolean } = {}): Promise<RangeResult> {
     return this.withRetries(ctx, async (signal, stop) => {
       // HTTP ranges are inclusive: bytes=0-99 is the first 100 bytes.
-      const { response } = await this.send(url, { range: `bytes=${start}-${end - 1}` }, ctx, signal);
+      const { response } = await this.send(url, { range: `bytes=${start}-${end - 1}` }, ctx, signal, options.requireRange === true);
       if (response.status === 206) {
         const range = parseContentRange(response.headers.get("content-range"));
         if (range === undefined || range.start !== start) {
@@ -151,7 +151,22 @@ export class HubHttp {
     });
   }
 
-  private async send(url: string, headers: Record<string, string>, ctx: HubErrorContext, signal: AbortSignal): Promise<{ response: Response; commit?: string }> {
+  /**
+   * Where a range read's redirect led (the CDN's signed URL), by the URL asked: later ranges of the
+   * same file (qaudit error reads several) go there directly, one request instead of two. A cached
+   * target that stops answering (an expired signature) is forgotten and the Hub asked again.
+   */
+  private readonly redirected = new Map<string, string>();
+
+  private async send(url: string, headers: Record<string, string>, ctx: HubErrorContext, signal: AbortSignal, reuseRedirect = false): Promise<{ response: Response; commit?: string }> {
+    const cached = reuseRedirect ? this.redirected.get(url) : undefined;
+    if (cached !== undefined) {
+      this.stats.requests += 1;
+      const response = await this.fetchImpl(cached, { headers, redirect: "manual", signal });
+      if (response.ok) return { response };
+      await response.body?.cancel();
+      this.redirected.delete(url);
+    }
     let current = new URL(url);
     let commit: string | undefined;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -168,7 +183,11 @@ export class HubHttp {
         if (current.protocol !== "https:" && current.protocol !== "http:") throw new HubError(`${ctx.file ?? ctx.repo}: redirected to an unsupported scheme (${current.protocol})`);
         continue;
       }
-      if (response.ok) return { response, ...(commit === undefined ? {} : { commit }) };
+      if (response.ok) {
+        // Only a target on another origin is remembered: no token is ever sent there.
+        if (reuseRedirect && current.origin !== this.origin) this.redirected.set(url, current.href);
+        return { response, ...(commit === undefined ? {} : { commit }) };
+      }
       const errorCode = response.headers.get("x-error-code");
       await response.body?.cancel();
       if (response.status === 404 && errorCode === "EntryNotFound") throw new EntryNotFoundError(describeHubFailure(404, errorCode, ctx));

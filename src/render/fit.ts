@@ -47,7 +47,16 @@ function verdict(fit: FitReport, units: Units, c: InstanceType<typeof Chalk>): s
   const share = limit === fit.gpu.bytes ? "" : ` (${fit.vllm?.gpuUtil ?? 1} of it: ${formatBytes(limit, units)})`;
   const gpuLine = `GPU ${cleanText(fit.gpu.name)}: ${formatBytes(fit.gpu.bytes, units)} as the runtime reports it${share}`;
   const room = limit - fit.total;
-  const line = fit.fits ? c.green(`fits with ${formatBytes(Math.max(0, room), units)} to spare`) : c.red(`does not fit: ${formatBytes(Math.max(0, -room), units)} over`);
+  // vLLM takes its whole KV pool at start-up: what fits is a count of blocks, not bytes to spare.
+  const v = fit.vllm;
+  const line =
+    v !== undefined
+      ? fit.fits
+        ? c.green(`fits: ${fit.batch} request${fit.batch === 1 ? "" : "s"} of ${formatCount(fit.context)} tokens ${fit.batch === 1 ? "takes" : "take"} ${formatCount(v.blocksNeeded)} of the pool's ${formatCount(v.blocks)} blocks`)
+        : c.red(`does not fit: ${formatCount(v.blocksNeeded)} blocks needed, the pool holds ${formatCount(v.blocks)}`)
+      : fit.fits
+        ? c.green(`fits with ${formatBytes(Math.max(0, room), units)} to spare`)
+        : c.red(`does not fit: ${formatBytes(Math.max(0, -room), units)} over`);
   const maxima = [
     fit.maxContext === null ? "" : fit.maxContext === 0 ? "no context fits at this batch" : `largest context at batch ${fit.batch}: ${formatCount(fit.maxContext)} tokens`,
     fit.maxBatch === null ? "" : fit.maxBatch === 0 ? "no batch fits at this context" : `largest batch at ${formatCount(fit.context)} tokens: ${formatCount(fit.maxBatch)}`,

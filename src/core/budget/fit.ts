@@ -43,7 +43,8 @@ export interface FitReport {
   fits: boolean | null;
   maxContext: number | null;
   maxBatch: number | null;
-  vllm?: { availableKvBytes: number; blocks: number; tokens: number; maxConcurrency: number; tokensNewLog: number; gpuUtil: number; maxBatchedTokens: number; blockSize: number };
+  /** vLLM's pool (when known): its blocks, and how many of them `batch` requests of `context` tokens take. */
+  vllm?: { availableKvBytes: number; blocks: number; blocksNeeded: number; tokens: number; maxConcurrency: number; tokensNewLog: number; gpuUtil: number; maxBatchedTokens: number; blockSize: number };
   llamaCpp?: { logLines: string[] };
   formula: string[];
   notes: string[];
@@ -166,7 +167,7 @@ function evaluate(input: FitInput, options: FitOptions, context: number, batch: 
     }
     if (pool !== null) {
       const cap = vllmCapacity(kv.vllm, pool, context);
-      vllm = { availableKvBytes: pool, ...cap, gpuUtil: options.vllm.gpuUtil, maxBatchedTokens, blockSize: kv.vllm.blockSize };
+      vllm = { availableKvBytes: pool, ...cap, blocksNeeded: kv.vllm.blocksPerRequest * batch, gpuUtil: options.vllm.gpuUtil, maxBatchedTokens, blockSize: kv.vllm.blockSize };
     }
   }
   return {

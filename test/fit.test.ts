@@ -80,6 +80,7 @@ describe("computeFit", () => {
     const fit = computeFit(input, options({ engine: "vllm", context: 12_288, vllm: { gpuUtil: 0.9, kvCacheMemory: 19_500_000_000, blockSize: 16, maxBatchedTokens: 8192 } }));
     expect(fit.vllm).toMatchObject({ availableKvBytes: 19_500_000_000, blocks: 9298, tokens: 148_768 });
     expect(fit.vllm!.maxConcurrency.toFixed(2)).toBe("12.11");
+    expect(fit.vllm!.blocksNeeded).toBe(12_288 / 16); // one request of max_model_len: 768 blocks
     expect(fit.fits).toBe(true);
     // 9,298 blocks hold 148,768 tokens: more than the model's 8,192, so the model's maximum is the answer.
     expect(fit.maxContext).toBe(8192);

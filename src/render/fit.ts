@@ -3,7 +3,7 @@ import type { FitReport } from "../core/budget/index.js";
 import type { Report } from "../core/report/index.js";
 import { renderGrid } from "./grid.js";
 import { schemeTitle } from "./rows.js";
-import { cleanText, wrapText } from "./text.js";
+import { cleanText, csvField, wrapText } from "./text.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
 export interface FitRenderOptions {
@@ -96,7 +96,6 @@ export function renderFitMarkdown(report: Report, units: Units): string {
 /** CSV: one row per component, exact integers. */
 export function renderFitCsv(report: Report): string {
   const fit = report.fit!;
-  const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-  const rows = ["component,bytes,exact,basis", ...fit.components.map((comp) => `${quote(comp.name)},${comp.bytes},${comp.exact},${quote(comp.basis)}`), `total,${fit.total},${fit.components.every((x) => x.exact)},`];
+  const rows = ["component,bytes,exact,basis", ...fit.components.map((comp) => `${csvField(comp.name)},${comp.bytes},${comp.exact},${csvField(comp.basis)}`), `total,${fit.total},${fit.components.every((x) => x.exact)},`];
   return `${rows.join("\n")}\n`;
 }

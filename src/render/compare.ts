@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
 import type { Comparison } from "../core/report/index.js";
-import { renderColumns, type Column } from "./grid.js";
+import { narrowedNote, renderColumns, type Column } from "./grid.js";
 import { cleanText, wrapText } from "./text.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
@@ -76,8 +76,8 @@ export function renderComparisonTable(comparison: Comparison, options: Compariso
   }));
   const { text, dropped } = renderColumns(fitted, options.width ?? null);
   const width = options.width ?? null;
-  const note = `(fitted to ${width ?? 0} columns: ${dropped.map((d) => d.replace(/\u001b\[[0-9;]*m/g, "")).join(", ")} left out; --wide shows all)`;
-  const parts = [c.bold(wrapText(cleanText(title(comparison, options.units)), width)), dropped.length === 0 ? text : `${text}\n${c.dim(wrapText(note, width))}`];
+  const note = narrowedNote(dropped, width);
+  const parts = [c.bold(wrapText(cleanText(title(comparison, options.units)), width)), note === "" ? text : `${text}\n${c.dim(note)}`];
   if (comparison.perLayer !== undefined) {
     const several = comparison.models.length > 1;
     const head = [...(several ? ["model"] : []), "tensor", "×", ...comparison.schemes];

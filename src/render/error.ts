@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
 import type { Report, TensorError } from "../core/report/index.js";
-import { commonPrefix, renderColumns, type Column } from "./grid.js";
+import { commonPrefix, renderColumns, shortenName, type Column } from "./grid.js";
 import { cleanText, csvField, markdownCode, wrapText } from "./text.js";
 import { formatBytes, formatCount, type Units } from "./units.js";
 
@@ -43,7 +43,7 @@ export function renderErrorTable(report: Report, options: ErrorRenderOptions): s
   ];
   const table = [...(prefix === "" ? [] : [c.dim(wrapText(`names below start with ${prefix}`, options.width))]), renderColumns(columns.map((col) => ({ ...col, head: c.bold(col.head) })), options.width).text].join("\n");
   const worst = error.tensors.filter((t) => t.sqnrDb !== null).slice(0, 5);
-  const worstLines = worst.length === 0 ? [] : [c.bold("worst tensors"), ...worst.map((t) => `  ${db(t.sqnrDb, false).padStart(7)} dB  ${shortenMiddle(cleanText(t.name), Math.max(20, width - 14))}`)];
+  const worstLines = worst.length === 0 ? [] : [c.bold("worst tensors"), ...worst.map((t) => `  ${db(t.sqnrDb, false).padStart(7)} dB  ${shortenName(cleanText(t.name), Math.max(20, width - 14))}`)];
   const layers = error.layers.length === 0 ? [] : [c.bold("by layer index (pooled SQNR, dB)"), wrapCells(error.layers.map((l) => `${l.index}: ${db(l.sqnrDb, false)}`), options.width ?? 100)];
   const o = error.overall;
   const overall = wrapText(`overall (element-weighted): SQNR ${db(o.sqnrDb, o.rmse === 0)} dB, rmse ${sig(o.rmse)}, mean |err| ${sig(o.meanAbsError)}, ${formatCount(o.elements)} elements${o.overflow > 0 ? `, ${formatCount(o.overflow)} overflow` : ""}${o.underflow > 0 ? `, ${formatCount(o.underflow)} underflow` : ""}`, options.width);
@@ -64,14 +64,6 @@ function renderErrorMarkdown(report: Report): string {
   const lines = ["| tensor | × | SQNR dB (worst / median / best) | rmse |", "|---|---:|---|---:|"];
   for (const g of error.groups) lines.push(`| ${markdownCode(g.pattern)} | ${g.count} | ${db(g.worst.sqnrDb, g.pooled.rmse === 0)} / ${db(g.median.sqnrDb, g.pooled.rmse === 0)} / ${db(g.best.sqnrDb, g.pooled.rmse === 0)} | ${sig(g.pooled.rmse)} |`);
   return `${lines.join("\n")}\n\nOverall SQNR ${db(error.overall.sqnrDb, error.overall.rmse === 0)} dB over ${formatCount(error.overall.elements)} elements (${error.scheme}${error.doubleQuant ? "+dq" : ""}).\n`;
-}
-
-/** `model.layers.*.mlp.down_proj.weight` in `width` columns: the middle gives way, both ends stay. */
-export function shortenMiddle(text: string, width: number): string {
-  if (text.length <= width) return text;
-  const keep = width - 1;
-  const head = Math.ceil(keep / 2);
-  return `${text.slice(0, head)}…${text.slice(text.length - (keep - head))}`;
 }
 
 function wrapCells(cells: string[], width: number): string {

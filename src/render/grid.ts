@@ -1,5 +1,6 @@
 import Table from "cli-table3";
 import stringWidth from "string-width";
+import { stripAnsi, wrapText } from "./text.js";
 
 export type Align = "left" | "right";
 
@@ -67,7 +68,7 @@ export function renderColumns(columns: Column[], width: number | null): { text: 
     for (const column of droppable) {
       if (total() <= width) break;
       shown.splice(shown.indexOf(column), 1);
-      dropped.push(column.head);
+      dropped.push(stripAnsi(column.head));
     }
   }
   let cells = shown.map((c) => c.cells);
@@ -83,6 +84,11 @@ export function renderColumns(columns: Column[], width: number | null): { text: 
   });
   const rows = cells[0]?.map((_, r) => cells.map((col) => col[r] ?? "")) ?? [];
   return { text: renderGrid(shown.map((c) => c.head), rows, shown.map((c) => c.align)), dropped };
+}
+
+/** The line under a narrowed table: which columns it left out, and how to see them. */
+export function narrowedNote(dropped: string[], width: number | null): string {
+  return dropped.length === 0 ? "" : wrapText(`(fitted to ${width ?? 0} columns: ${dropped.join(", ")} left out; --wide shows all)`, width);
 }
 
 /**

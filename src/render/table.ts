@@ -1,7 +1,7 @@
 import { Chalk } from "chalk";
 import type { Report } from "../core/report/index.js";
 import type { TensorReport } from "../core/storage/index.js";
-import { commonPrefix, renderColumns, type Column } from "./grid.js";
+import { commonPrefix, narrowedNote, renderColumns, type Column } from "./grid.js";
 import type { Row } from "./rows.js";
 import { cleanText, wrapText } from "./text.js";
 import { originalLabel, reportRows, schemeTitle, totalLines } from "./rows.js";
@@ -44,7 +44,8 @@ export function renderTable(report: Report, options: TableOptions): string {
     ...(grouped ? [{ head: "total bytes", align: "right" as const, priority: 0, cells: of(({ tensor, count }) => bytes(count * (tensor.parameterBytes + tensor.quantStateBytes))) }] : []),
   ];
   const { text, dropped } = renderColumns(columns.map((col) => ({ ...col, head: c.bold(col.head) })), options.width);
-  const narrowed = dropped.length === 0 ? [] : [c.dim(wrapText(`(fitted to ${options.width ?? 0} columns: ${dropped.map((d) => stripBold(d)).join(", ")} left out; --wide shows all)`, options.width))];
+  const note = narrowedNote(dropped, options.width);
+  const narrowed = note === "" ? [] : [c.dim(note)];
   const prose = Math.min(options.width ?? PROSE_WIDTH, 120);
   return [wrapText(header(report, c), options.width), [...(caption === "" ? [] : [c.dim(wrapText(caption, options.width))]), text, ...narrowed].join("\n"), totals(report, options, c), ...explanation(report, prose), ...training(report, options, c, prose)].join("\n\n") + "\n";
 }
@@ -73,10 +74,6 @@ function displayRows(all: Row[], narrow: boolean): { rows: Array<Row | null>; na
     names.push(block === "" ? name : `  ${name.slice(block.length)}`);
   });
   return { rows, names, head: "tensor", caption: prefix === "" ? "" : `names below start with ${prefix}` };
-}
-
-function stripBold(text: string): string {
-  return text.replace(/\u001b\[[0-9;]*m/g, "");
 }
 
 function trainMark(tensor: TensorReport, c: InstanceType<typeof Chalk>): string {

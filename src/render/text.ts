@@ -57,5 +57,10 @@ export function wrapText(text: string, width: number | null): string {
 }
 
 function visibleLength(text: string): number {
-  return text.replace(/\u001b\[[0-9;]*m/g, "").length;
+  return stripAnsi(text).length;
+}
+
+/** Text without its colour codes. */
+export function stripAnsi(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, "");
 }

@@ -1,7 +1,7 @@
 import pLimit from "p-limit";
 import { UsageError, InputError } from "../core/errors.js";
 import type { Checkpoint } from "../core/format/index.js";
-import { ERROR_SCHEMES, isSkipped, plannedBytes, planTensor, TensorMeasurement, type ErrorScheme, type PlanOptions, type SkippedTensor, type TensorPlan } from "../core/numerics/index.js";
+import { ERROR_SCHEMES, isSkipped, plannedBytes, planTensor, TensorMeasurement, type ErrorScheme, type PlanOptions, type SkippedTensor, type TensorPlan, ELEMENT_BYTES } from "../core/numerics/index.js";
 import { assembleReport, buildErrorReport, getExitCode, pickModulesToKeep, type ErrorReport, type SimulatedModel } from "../core/report/index.js";
 import { simulateScheme, type SimulationOptions } from "../core/storage/index.js";
 import type { WeightReader } from "../io/weight-reader.js";
@@ -118,7 +118,7 @@ export async function measureError(checkpoint: Checkpoint, reader: WeightReader,
   return buildErrorReport({
     ...options,
     bytesRead: measurements.bytesRead,
-    candidateBytes: plans.reduce((s, p) => s + p.elements * (p.dtype === "F32" ? 4 : 2), 0),
+    candidateBytes: plans.reduce((s, p) => s + p.elements * ELEMENT_BYTES[p.dtype], 0),
     modelBytes: checkpoint.files.reduce((s, f) => s + f.header.dataBytes, 0),
     measurements: measurements.done,
     skipped,

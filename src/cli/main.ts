@@ -10,7 +10,7 @@ import type { RawErrorOptions } from "./error.js";
 import type { RawFitOptions } from "./fit-options.js";
 import type { CliIo } from "./io.js";
 import type { RawSourceOptions } from "./load.js";
-import { addFitOptions, addOutputOptions, addSimulationOptions, addSourceOptions, addTrainingOptions } from "./option-groups.js";
+import { addFitOptions, addOutputOptions, addSamplingOptions, addSimulationOptions, addSourceOptions, addTrainingOptions } from "./option-groups.js";
 import type { RawAuditOptions, RawTrainingOptions } from "./options.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -71,13 +71,8 @@ Examples:
   addSimulationOptions(compare);
   addTrainingOptions(compare);
   addFitOptions(compare);
-  compare
-    .option("--error", "measure each scheme's quantization error on sampled real weights (SQNR column)")
-    .option("--sample <size>", "--error: bytes read per tensor (default 256KiB)")
-    .option("--full", "--error: read every weight")
-    .option("--tensors <pattern>", "--error: only these tensors (substring, or * wildcards)")
-    .option("--seed <n>", "--error: sample positions (default 0)")
-    .option("--max-bytes <size>", "--error: refuse to read more than this per scheme");
+  compare.optionsGroup("Measurement:").option("--error", "measure each scheme's quantization error on sampled real weights (SQNR column)");
+  addSamplingOptions(compare);
   addOutputOptions(compare);
   addSourceOptions(compare).action(async (models: string[], raw: RawCompareOptions & RawSourceOptions & RawTrainingOptions) => {
     const { runCompare } = await import("./compare.js");
@@ -112,12 +107,8 @@ Examples:
     .optionsGroup("Measurement:")
     .addOption(new Option("--scheme <name>", "scheme to measure").choices(ERROR_SCHEMES))
     .option("--double-quant", "4-bit with double quantization")
-    .option("--sample <size>", "bytes read per tensor, in whole quantization units (default 256KiB)")
-    .option("--full", "read every weight: exact figures")
-    .option("--tensors <pattern>", "only tensors whose name contains this, or matches it with * wildcards")
-    .option("--seed <n>", "sample positions (default 0: runs repeat)")
-    .option("--max-bytes <size>", "refuse to read more than this (exit 2)")
     .option("--keep-budget <size>", "which modules to keep unquantized (worst error per byte first) so the model fits this total");
+  addSamplingOptions(error);
   addSimulationOptions(error);
   addOutputOptions(error);
   addSourceOptions(error).action(async (model: string, raw: RawErrorOptions & RawSourceOptions) => {
@@ -131,7 +122,7 @@ Examples:
     if (error instanceof CommanderError) {
       return error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help" ? EXIT.ok : EXIT.usage;
     }
-    return reportError(error, io, argv.includes("--debug"), [...secrets]);
+    return reportError(error, io, argv.includes("--debug"));
   }
   return exitCode;
 }
@@ -142,8 +133,9 @@ Examples:
 
 
 /** One line on stderr, the error's own exit code; a stack only with --debug. Tokens never appear. */
-export function reportError(error: unknown, io: CliIo, debug: boolean, secrets: string[]): number {
-  const write = (text: string): void => io.stderr(redact(text, secrets));
+/** `io.stderr` is main's filtered stream: tokens, credentials and control characters never pass it. */
+export function reportError(error: unknown, io: CliIo, debug: boolean): number {
+  const write = (text: string): void => io.stderr(text);
   if (error instanceof QauditError) {
     write(`qaudit: ${error.message}\n`);
     if (debug && error.stack !== undefined) write(`${error.stack}\n`);

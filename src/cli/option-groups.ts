@@ -46,6 +46,17 @@ export function addFitOptions(command: Command): Command {
     .option("--kv-unified", "llama.cpp: one cache shared by all sequences (llama-server's default with 4 slots)");
 }
 
+/** How `error` (and `compare --error`) reads weights. */
+export function addSamplingOptions(command: Command): Command {
+  return command
+    .optionsGroup("Measurement:")
+    .option("--sample <size>", "bytes read per tensor, in whole quantization units (default 256KiB)")
+    .option("--full", "read every weight: exact figures")
+    .option("--tensors <pattern>", "only tensors whose name contains this, or matches it with * wildcards")
+    .option("--seed <n>", "sample positions (default 0: runs repeat)")
+    .option("--max-bytes <size>", "refuse to read more than this (exit 2)");
+}
+
 export function addOutputOptions(command: Command): Command {
   return command
     .optionsGroup("Output:")

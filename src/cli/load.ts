@@ -78,8 +78,6 @@ async function locate(given: string, isUrl: boolean, raw: RawSourceOptions, env:
 }
 
 async function loadFromHub(model: string, urlRevision: string | undefined, raw: RawSourceOptions, io: CliIo, concurrency: number, timeoutMs: number): Promise<{ checkpoint: Checkpoint; reader: WeightReader }> {
-  const url = urlRevision === undefined ? undefined : { revision: urlRevision };
-
   const settings = await resolveHubSettings(io.env, { ...(raw.token === undefined ? {} : { token: raw.token }), cache: raw.cache !== false });
   if (settings.token !== undefined) io.secret?.(settings.token);
   const started = Date.now();
@@ -91,7 +89,7 @@ async function loadFromHub(model: string, urlRevision: string | undefined, raw: 
   const showProgress = io.stderrIsTTY && raw.quiet !== true && !truthy("HF_HUB_DISABLE_PROGRESS_BARS");
   try {
     const load = await loadHubCheckpoint(model, {
-      revision: raw.revision !== undefined && raw.revision !== "main" ? raw.revision : (url?.revision ?? "main"),
+      revision: raw.revision !== undefined && raw.revision !== "main" ? raw.revision : (urlRevision ?? "main"),
       subfolder: raw.subfolder ?? "",
       offline: raw.offline === true || truthy("HF_HUB_OFFLINE"),
       concurrency,

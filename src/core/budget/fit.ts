@@ -3,6 +3,7 @@ import type { Totals } from "../storage/index.js";
 import type { AttentionLayout } from "./attention-layout.js";
 import { OVERHEADS, prefillActivations, trainingActivations, vllmDefaultBatchedTokens, type AttentionImplementation, type ModelShape } from "./estimates.js";
 import type { Gpu } from "./gpus.js";
+import { COMPUTE_BYTES } from "./kv-layout.js";
 import { computeKvCache, vllmCapacity, type ComputeDtype, type Engine, type KvCache, type KvDtype, type KvGroup, type KvSettings } from "./kv-cache.js";
 import type { TrainingComponents } from "./training.js";
 
@@ -116,7 +117,7 @@ function evaluate(input: FitInput, options: FitOptions, context: number, batch: 
   };
   const training = input.training;
   const kv: KvCache | null = training === undefined ? computeKvCache(layout, settings) : null;
-  const elementBytes = input.computeDtype === "fp32" ? 4 : 2;
+  const elementBytes = COMPUTE_BYTES[input.computeDtype];
   const split = (bytes: number): number => Math.ceil(bytes / tp);
   const splitNote = tp > 1 ? ` ÷ ${tp} GPUs (estimate: split evenly)` : "";
   const components: FitComponent[] = [];

@@ -7,7 +7,8 @@ const STEPS = {
   si: { base: 1000, names: ["B", "kB", "MB", "GB", "TB", "PB"] },
 } as const;
 
-const twoDecimals = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false });
+// Made on first use: building a number format loads locale data, which a --json run never needs.
+let twoDecimals: Intl.NumberFormat | undefined;
 
 /**
  * Human size with two decimals in the largest unit the value reaches (`342.71 MiB`); exact bytes with
@@ -22,6 +23,7 @@ export function formatBytes(bytes: number, units: Units): string {
     value /= base;
     step += 1;
   }
+  twoDecimals ??= new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false });
   return step === 0 ? `${bytes} B` : `${twoDecimals.format(value)} ${names[step]}`;
 }
 

@@ -9,8 +9,12 @@ export interface TensorGroup {
   count: number;
 }
 
-/** Natural order: `layers.2` before `layers.10`. */
-export const naturalOrder = new Intl.Collator("en", { numeric: true }).compare;
+let collator: Intl.Collator | undefined;
+/** Natural order: `layers.2` before `layers.10`. (The collator is made on first use: it loads locale data.) */
+export function naturalOrder(a: string, b: string): number {
+  collator ??= new Intl.Collator("en", { numeric: true });
+  return collator.compare(a, b);
+}
 
 /** Tensors in natural name order (`layers.2` before `layers.10`). */
 export function sortTensors(tensors: TensorReport[]): TensorReport[] {

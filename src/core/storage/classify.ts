@@ -31,29 +31,41 @@ const BUFFER_NAMES = new Set(["position_ids", "inv_freq", "masked_bias", "runnin
 /** Classifies every tensor of a checkpoint (spec §2), using config.json when there is one. */
 export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
   const config = checkpoint.config;
-  const conv1dModel = isConv1dModel(checkpoint.files.flatMap((file) => file.header.tensors), config);
+  const conv1dModel = isConv1dModel(checkpoint, config);
   const classified: ClassifiedTensor[] = [];
+  // Mixture-of-experts blocks (the module holding `experts.N`), for the routers beside them.
+  const moeBlocks = new Set<string>();
+  let lastBlock: string | undefined;
   for (const file of checkpoint.files) {
     for (const tensor of file.header.tensors) {
-      const dot = tensor.name.lastIndexOf(".");
-      const module = dot < 0 ? "" : tensor.name.slice(0, dot);
-      const leaf = tensor.name.slice(dot + 1);
-      const part = lastPart(module);
+      const name = tensor.name;
+      const dot = name.lastIndexOf(".");
+      const module = dot < 0 ? "" : name.slice(0, dot);
+      const leaf = dot < 0 ? name : name.slice(dot + 1);
+      const part = module.slice(module.lastIndexOf(".") + 1);
       const kind = classifyTensor(tensor, module, part, leaf, config);
       const conv1d = kind === "linear" && conv1dModel && CONV1D_MODULES.has(part);
+      if (kind === "expert") {
+        const block = module.slice(0, module.search(EXPERT_MODULE));
+        // Consecutive experts share a block: one Set insertion per block, not per tensor.
+        if (block !== lastBlock) moeBlocks.add(block);
+        lastBlock = block;
+      }
       classified.push({ tensor, file: file.name, kind, module, conv1d });
     }
   }
-  markRouters(classified);
+  markRouters(classified, moeBlocks);
   markTiedHead(classified, config);
   return classified;
 }
 
+// `experts.N` as a whole component of a module name (`mlp.experts.3`, `experts.0.w1`).
+const EXPERT_MODULE = /(^|\.)experts\.\d+(\.|$)/;
+
 function classifyTensor(tensor: TensorInfo, module: string, part: string, leaf: string, config: ModelConfig | null): TensorKind {
   const dims = tensor.shape.length;
-  if (BUFFER_NAMES.has(leaf)) return "buffer";
   if (leaf === "bias") return dims === 1 ? "bias" : "buffer"; // GPT-2's [1, 1, n, n] attn.bias is a causal mask
-  if (leaf !== "weight") return "other";
+  if (leaf !== "weight") return BUFFER_NAMES.has(leaf) ? "buffer" : "other";
   // The last module of a model is not quantized either: a task head (RoBERTa's classifier.out_proj).
   if (dims === 2 && (OUTPUT_HEAD_MODULES.has(part) || module === "classifier.out_proj")) return "output-head";
   // T5's relative_attention_bias is an nn.Embedding too.
@@ -61,7 +73,7 @@ function classifyTensor(tensor: TensorInfo, module: string, part: string, leaf: 
   if (dims === 2 && isVocabProjection(module, tensor, config)) return "output-head";
   if (dims === 1 || /norm|^ln(_|$)|_ln$/i.test(part)) return "norm";
   // One expert of a mixture of experts (`mlp.experts.3.down_proj`); shared experts are plain linears.
-  if (dims === 2) return /(^|\.)experts\.\d+\./.test(module + ".") ? "expert" : "linear";
+  if (dims === 2) return EXPERT_MODULE.test(module) ? "expert" : "linear";
   return "other";
 }
 
@@ -74,11 +86,7 @@ function isVocabProjection(module: string, tensor: TensorInfo, config: ModelConf
  * The router of a mixture of experts (`block_sparse_moe.gate`, `mlp.gate`, `mlp.router` beside
  * `….experts.N`): transformers 5 holds it as a bare parameter, like the fused experts.
  */
-function markRouters(tensors: ClassifiedTensor[]): void {
-  const moeBlocks = new Set<string>();
-  for (const t of tensors) {
-    if (t.kind === "expert") moeBlocks.add(t.module.slice(0, t.module.search(/(^|\.)experts\.\d+(\.|$)/)));
-  }
+function markRouters(tensors: ClassifiedTensor[], moeBlocks: Set<string>): void {
   if (moeBlocks.size === 0) return;
   for (const t of tensors) {
     if (t.kind !== "linear") continue;
@@ -89,10 +97,13 @@ function markRouters(tensors: ClassifiedTensor[]): void {
 }
 
 /** GPT-2 style models, by config.json's model_type, or without one by the fused c_attn's [in, 3·in] shape. */
-function isConv1dModel(tensors: TensorInfo[], config: ModelConfig | null): boolean {
+function isConv1dModel(checkpoint: Checkpoint, config: ModelConfig | null): boolean {
   if (config?.modelType !== undefined) return CONV1D_MODEL_TYPES.has(config.modelType);
-  const attn = tensors.find((t) => t.name.endsWith("attn.c_attn.weight") && t.shape.length === 2);
-  return attn !== undefined && attn.shape[1] === 3 * (attn.shape[0] ?? 0);
+  for (const file of checkpoint.files) {
+    const attn = file.header.tensors.find((t) => t.name.endsWith("attn.c_attn.weight") && t.shape.length === 2);
+    if (attn !== undefined) return attn.shape[1] === 3 * (attn.shape[0] ?? 0);
+  }
+  return false;
 }
 
 /**

@@ -9,8 +9,8 @@ export { QUANT_FORMATS, QUANT_STATE_MARKER, type PackedWeight, type QuantFormat 
 
 export interface Prequantized {
   weights: PackedWeight[];
-  /** Every tensor folded into a packed weight. */
-  consumed: Set<string>;
+  /** Per file of the checkpoint, in order: the tensors left once packed weights and their statistics are folded away. */
+  kept: TensorInfo[][];
   /** Biases of GPTQ/AWQ QuantLinear modules, which hold them as buffers. */
   bufferBiases: Set<string>;
   summary: string;
@@ -49,9 +49,6 @@ for (const suffix of STAT_SUFFIXES) {
   SUFFIXES_BY_LAST.set(last, [...(SUFFIXES_BY_LAST.get(last) ?? []), suffix]);
 }
 
-/** Marks statistics already folded into their weight. */
-const CLAIMED: TensorInfo[] = [];
-
 function statSuffix(name: string): string | undefined {
   const candidates = SUFFIXES_BY_LAST.get(name.charCodeAt(name.length - 1));
   if (candidates === undefined) return undefined;
@@ -63,6 +60,19 @@ function fileOf(checkpoint: Checkpoint, tensor: TensorInfo): string {
   return checkpoint.files.find((f) => f.header.tensors.includes(tensor))?.name ?? "checkpoint";
 }
 const FP8 = new Set<Dtype>(["F8_E4M3", "F8_E5M2"]);
+const INTEGER = new Set<Dtype>(["U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64"]);
+
+/** The statistics of one owner; each tensor's place in the checkpoint (its ordinal) marks it folded. */
+interface StatGroup {
+  tensors: TensorInfo[];
+  ordinals: number[];
+  claimed: boolean;
+}
+/** A tensor that is not a statistic, with its file and ordinal. */
+interface Entry extends Located {
+  ordinal: number;
+}
+type Layout = "bnb-8bit" | "fp8" | "gptq-awq" | "compressed-tensors" | "mxfp4";
 
 /**
  * Finds weights saved already quantized — bitsandbytes 4-bit and 8-bit, GPTQ, AWQ, FP8,
@@ -79,88 +89,119 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
       else if (isIntegerWeight(tensor)) integerWeights.push({ tensor, file: file.name });
     }
   }
-  if (!marked) return { weights: [], consumed: new Set(), bufferBiases: new Set(), summary: "", warnings: unknownPackings(integerWeights) };
+  if (!marked) return { weights: [], kept: checkpoint.files.map((f) => f.header.tensors), bufferBiases: new Set(), summary: "", warnings: unknownPackings(integerWeights) };
   // Statistics indexed by their owner (the weight for bitsandbytes 4-bit, else the module), so each
-  // packed weight finds its own with one look-up and no string building.
-  const statsByOwner = new Map<string, TensorInfo[]>();
-  const located: Located[] = [];
+  // packed weight finds its own with one look-up. Every tensor has an ordinal (its place across the
+  // files), and folded ones are flagged by it: no set of 100,000 names.
+  const statsByOwner = new Map<string, StatGroup>();
+  const entries: Entry[] = [];
+  let ordinal = 0;
+  let weightOwned = false;
   for (const file of checkpoint.files) {
     for (const tensor of file.header.tensors) {
       const suffix = statSuffix(tensor.name);
       if (suffix === undefined) {
-        located.push({ tensor, file: file.name });
+        entries.push({ tensor, file: file.name, ordinal: ordinal++ });
         continue;
       }
       const owner = tensor.name.slice(0, tensor.name.length - suffix.length);
-      const list = statsByOwner.get(owner);
-      if (list === undefined) statsByOwner.set(owner, [tensor]);
-      else list.push(tensor);
+      if (owner.endsWith(".weight")) weightOwned = true;
+      const group = statsByOwner.get(owner);
+      if (group === undefined) statsByOwner.set(owner, { tensors: [tensor], ordinals: [ordinal++], claimed: false });
+      else {
+        group.tensors.push(tensor);
+        group.ordinals.push(ordinal++);
+      }
     }
   }
+  const folded = new Uint8Array(ordinal);
   const blobs = new Map<string, Uint8Array>();
   for (const file of checkpoint.files) for (const [name, bytes] of Object.entries(file.blobs ?? {})) blobs.set(name, bytes);
   const config = checkpoint.config;
   const weights: PackedWeight[] = [];
-  const consumed = new Set<string>();
   const bufferBiases = new Set<string>();
+  const unclaimed = (owner: string): StatGroup | undefined => {
+    const group = statsByOwner.get(owner);
+    return group === undefined || group.claimed ? undefined : group;
+  };
   const take = (owner: string): TensorInfo[] => {
-    const stats = statsByOwner.get(owner) ?? [];
+    const group = unclaimed(owner);
+    if (group === undefined) return [];
+    group.claimed = true;
+    for (const i of group.ordinals) folded[i] = 1;
+    const stats = group.tensors;
     if (stats.length > 1) stats.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // Claimed, not deleted: deleting from a large Map makes it rehash as it shrinks.
-    statsByOwner.set(owner, CLAIMED);
-    for (const t of stats) consumed.add(t.name);
     return stats;
   };
 
-  for (const entry of located) {
+  for (const entry of entries) {
     const { tensor } = entry;
     const name = tensor.name;
-    let format: ((module: string, statistics: TensorInfo[]) => PackedWeight) | undefined;
+    let layout: Layout | undefined;
     let module = "";
     if (name.endsWith(".weight")) {
-      if (statsByOwner.has(name)) {
+      if (weightOwned && statsByOwner.has(name)) {
         const statistics = take(name);
         if (!statistics.some((t) => t.name.endsWith(".absmax"))) throw new InputError(`${entry.file}: tensor ${JSON.stringify(name)} has 4-bit statistics but no ${name}.absmax`);
-        consumed.add(name);
+        folded[entry.ordinal] = 1;
         weights.push(bnb4(entry, statistics, blobs, config));
         continue;
       }
       module = name.slice(0, -".weight".length);
-      if (tensor.dtype === "I8" && tensor.shape.length === 2 && statsByOwner.get(module)?.some((t) => t.name.endsWith(".SCB")) === true) format = (m, st) => bnb8(entry, m, st);
-      else if (FP8.has(tensor.dtype) && tensor.shape.length === 2) format = (m, st) => fp8(entry, m, st);
+      if (tensor.dtype === "I8" && tensor.shape.length === 2 && unclaimed(module)?.tensors.some((t) => t.name.endsWith(".SCB")) === true) layout = "bnb-8bit";
+      else if (FP8.has(tensor.dtype) && tensor.shape.length === 2) layout = "fp8";
     } else if (name.endsWith(".qweight")) {
       module = name.slice(0, -".qweight".length);
-      format = (m, st) => gptqOrAwq(entry, m, st, config);
+      layout = "gptq-awq";
       bufferBiases.add(`${module}.bias`);
     } else if (name.endsWith(".weight_packed")) {
       module = name.slice(0, -".weight_packed".length);
-      format = (m, st) => compressedTensors(entry, m, st, config);
+      layout = "compressed-tensors";
     } else if (name.endsWith("_blocks") && tensor.dtype === "U8") {
       module = name.slice(0, -"_blocks".length);
-      format = (m, st) => mxfp4(entry, m, st);
+      layout = "mxfp4";
     }
-    if (format === undefined) continue;
-    consumed.add(name);
-    weights.push(format(module, take(module)));
+    if (layout === undefined) continue;
+    folded[entry.ordinal] = 1;
+    const statistics = take(module);
+    switch (layout) {
+      case "bnb-8bit":
+        weights.push(bnb8(entry, module, statistics));
+        break;
+      case "fp8":
+        weights.push(fp8(entry, module, statistics));
+        break;
+      case "gptq-awq":
+        weights.push(gptqOrAwq(entry, module, statistics, config));
+        break;
+      case "compressed-tensors":
+        weights.push(compressedTensors(entry, module, statistics, config));
+        break;
+      case "mxfp4":
+        weights.push(mxfp4(entry, module, statistics));
+        break;
+    }
   }
   // Statistics no weight claimed: bitsandbytes' and GPTQ's are errors; other suffixes (`.scales`,
   // `.weight_scale`, `_scales`) also name ordinary tensors elsewhere, so those stay as they are.
-  for (const [owner, stats] of statsByOwner) {
-    if (stats === CLAIMED) continue;
-    const orphan = stats.find((t) => ORPHAN_SUFFIXES.some((suffix) => t.name.endsWith(suffix)));
+  const unknown = entries.filter((e) => folded[e.ordinal] === 0 && isIntegerWeight(e.tensor)) as Located[];
+  for (const [owner, group] of statsByOwner) {
+    if (group.claimed) continue;
+    const orphan = group.tensors.find((t) => ORPHAN_SUFFIXES.some((suffix) => t.name.endsWith(suffix)));
     if (orphan !== undefined) {
       const what = orphan.name.endsWith(".absmax") ? `holds 4-bit statistics but there is no ${owner}` : orphan.name.endsWith(".SCB") ? `is an LLM.int8 scale but ${owner}.weight is not an int8 matrix` : "is a quantization statistic without its weight";
       throw new InputError(`${fileOf(checkpoint, orphan)}: tensor ${JSON.stringify(orphan.name)} ${what}`);
     }
-    for (const t of stats) if (isIntegerWeight(t)) located.push({ tensor: t, file: fileOf(checkpoint, t) });
+    for (const t of group.tensors) if (isIntegerWeight(t)) unknown.push({ tensor: t, file: fileOf(checkpoint, t) });
   }
-  const unclaimed = located.filter(({ tensor }) => !consumed.has(tensor.name) && isIntegerWeight(tensor));
   const unshaped = weights.filter((w) => w.logicalShape === null);
-  const warnings = unknownPackings(unclaimed);
+  const warnings = unknownPackings(unknown);
   if (unshaped.length > 0) {
     warnings.push(`the original shape of ${unshaped.length} packed weights (${unshaped[0]!.name}${unshaped.length > 1 ? ", …" : ""}) is not in the header; counts are exact, int8 scales for them assume one output row`);
   }
-  return { weights, consumed, bufferBiases, summary: summarize(weights, config), warnings };
+  let next = 0;
+  const kept = checkpoint.files.map((file) => file.header.tensors.filter(() => folded[next++] === 0));
+  return { weights, kept, bufferBiases, summary: summarize(weights, config), warnings };
 }
 
 function summarize(weights: PackedWeight[], config: ModelConfig | null): string {
@@ -233,7 +274,7 @@ function isMarker(tensor: TensorInfo): boolean {
 }
 
 function isIntegerWeight(tensor: TensorInfo): boolean {
-  return tensor.shape.length >= 2 && /^(I|U)\d+$/.test(tensor.dtype) && /weight/.test(tensor.name);
+  return tensor.shape.length >= 2 && INTEGER.has(tensor.dtype) && tensor.name.includes("weight");
 }
 
 /** Integer matrices named like weights that no known format claimed: counted as stored, never guessed. */

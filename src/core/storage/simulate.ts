@@ -17,7 +17,7 @@ export function simulateScheme(original: Checkpoint, options: SimulationOptions)
   const prequantized = detectPrequantized(original);
   const packed = prequantized.weights.length > 0;
   const asStored = packed && options.scheme === null;
-  const checkpoint = !packed ? original : asStored ? withoutTensors(original, prequantized.consumed) : dequantize(original, prequantized);
+  const checkpoint = !packed ? original : asStored ? withoutFolded(original, prequantized) : dequantize(original, prequantized);
   const classified = classifyTensors(checkpoint);
   const loadDtype = resolveLoadDtype(checkpoint, options);
   const skip = options.skipModules;
@@ -88,11 +88,9 @@ export function logicalCheckpoint(checkpoint: Checkpoint): Checkpoint {
   return prequantized.weights.length === 0 ? checkpoint : dequantize(checkpoint, prequantized);
 }
 
-function withoutTensors(checkpoint: Checkpoint, names: Set<string>): Checkpoint {
-  return {
-    ...checkpoint,
-    files: checkpoint.files.map((file) => ({ ...file, header: { ...file.header, tensors: file.header.tensors.filter((t) => !names.has(t.name)) } })),
-  };
+/** The checkpoint without the tensors folded into packed weights. */
+function withoutFolded(checkpoint: Checkpoint, prequantized: Prequantized): Checkpoint {
+  return { ...checkpoint, files: checkpoint.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: prequantized.kept[i]! } })) };
 }
 
 /**
@@ -110,10 +108,9 @@ function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpo
     list.push({ name, dtype, shape, dataOffsets: [0, 0], elements: w.logicalElements });
     restored.set(w.file, list);
   }
-  const stripped = withoutTensors(checkpoint, prequantized.consumed);
   return {
-    ...stripped,
-    files: stripped.files.map((file) => ({ ...file, header: { ...file.header, tensors: [...file.header.tensors, ...(restored.get(file.name) ?? [])] } })),
+    ...checkpoint,
+    files: checkpoint.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: [...prequantized.kept[i]!, ...(restored.get(file.name) ?? [])] } })),
   };
 }
 

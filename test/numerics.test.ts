@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bfloat16BitsOf, halfBitsOf, toBfloat16, toHalf } from "../src/core/numerics/casts.js";
-import { countBelow, FP4_TABLE, NF4_TABLE, dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
+import { countBelow, fp4Table, nf4Table, dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
 import { decodeValues, halfTable } from "../src/core/numerics/decode.js";
 import { emptySums, errorFigures, type ErrorSums } from "../src/core/numerics/metrics.js";
 import { absmaxOffset, blockAbsmax, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "../src/core/numerics/quantize.js";
@@ -263,8 +263,8 @@ describe("fast casts equal the reference casts", () => {
 });
 
 describe("threshold tables equal the kernel's comparisons", () => {
-  const nibbleByTable = (s: number): number => countBelow(NF4_TABLE, s);
-  const fp4ByTable = (s: number): number => (s < 0 ? 8 : 0) | [0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011][countBelow(FP4_TABLE, Math.abs(s))]!;
+  const nibbleByTable = (s: number): number => countBelow(nf4Table(), s);
+  const fp4ByTable = (s: number): number => (s < 0 ? 8 : 0) | [0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011][countBelow(fp4Table(), Math.abs(s))]!;
   it("on every threshold, its fp32 neighbours, NaN and ±0", () => {
     const edges = [...NF4_THRESHOLDS, ...FP4_THRESHOLDS, ...[...FP4_THRESHOLDS].map((t) => -t), -1, 1, 0, -0, Number.NaN, 1.0000001, -1.0000001];
     for (const t of edges) {

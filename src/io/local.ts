@@ -22,9 +22,10 @@ export async function loadLocalCheckpoint(path: string): Promise<Checkpoint> {
   if (info.isDirectory()) return loadDirectory(path);
   if (path.endsWith(".json")) {
     const bytes = await readSmallFile(path, MAX_INDEX_BYTES);
-    const json = parseJsonText(new TextDecoder().decode(bytes), path);
+    const text = new TextDecoder().decode(bytes);
+    const json = parseJsonText(text, path);
     if (typeof json === "object" && json !== null && "weight_map" in json) {
-      return loadSharded(dirname(path), path, parseShardIndex(json, path));
+      return loadSharded(dirname(path), path, parseShardIndex(text, path));
     }
     if (typeof json === "object" && json !== null && ("model_type" in json || "architectures" in json)) {
       throw new InputError(`${path}: this is a model's config.json, not a safetensors header; give the folder that holds it`);
@@ -41,7 +42,7 @@ async function loadDirectory(dir: string): Promise<Checkpoint> {
   const plan = planWeightFiles(await readdir(dir));
   if (plan.kind === "index") {
     const indexPath = join(dir, MODEL_FILES.index);
-    return loadSharded(dir, indexPath, parseShardIndex(await readJson(indexPath, MAX_INDEX_BYTES), indexPath));
+    return loadSharded(dir, indexPath, parseShardIndex(new TextDecoder().decode(await readSmallFile(indexPath, MAX_INDEX_BYTES)), indexPath));
   }
   if (plan.kind === "none") {
     const found = plan.otherWeights.length > 0 ? ` (it has ${plan.otherWeights.join(", ")}; only safetensors headers can be audited)` : "";

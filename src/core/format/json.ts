@@ -9,10 +9,17 @@ export function parseJsonText(text: string, name: string): unknown {
     return JSON.parse(text) as unknown;
   } catch (error) {
     const match = /position (\d+)/.exec((error as Error).message);
-    const at = match === null ? text.length : Number(match[1]);
-    const before = text.slice(0, at);
-    const line = before.split("\n").length;
-    const column = at - before.lastIndexOf("\n");
-    throw new InputError(`${name} is not valid JSON (at line ${line}, column ${column})`);
+    throw new InputError(jsonSyntaxError(text, match === null ? text.length : Number(match[1]), name));
   }
+}
+
+/** "<name> is not valid JSON (at line L, column C)" for a failure at character `at`. */
+export function jsonSyntaxError(text: string, at: number, name: string): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf("\n"); i !== -1 && i < at; i = text.indexOf("\n", i + 1)) {
+    line += 1;
+    lineStart = i + 1;
+  }
+  return `${name} is not valid JSON (at line ${line}, column ${at - lineStart + 1})`;
 }

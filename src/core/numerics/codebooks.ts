@@ -126,7 +126,8 @@ function bucketTable(thresholds: Float32Array, low: number, high: number): Bucke
     const to = low + (k + 1) / scale;
     let below = 0;
     const near: number[] = [];
-    for (const t of thresholds) {
+    for (let i = 0; i < thresholds.length; i++) {
+      const t = thresholds[i]!;
       if (t < from - slack) below += 1;
       else if (t <= to + slack) near.push(t);
     }
@@ -138,10 +139,16 @@ function bucketTable(thresholds: Float32Array, low: number, high: number): Bucke
   return { low, scale, base, first, second };
 }
 
-/** NF4 over s ∈ [−1, 1] (values just outside land in the end buckets). */
-export const NF4_TABLE = bucketTable(NF4_THRESHOLDS, -1, 1);
-/** FP4 magnitudes over |s| ∈ [0, 1]. */
-export const FP4_TABLE = bucketTable(FP4_THRESHOLDS, 0, 1);
+let nf4: BucketTable | undefined;
+let fp4: BucketTable | undefined;
+/** NF4 over s ∈ [−1, 1] (values just outside land in the end buckets); built on first use. */
+export function nf4Table(): BucketTable {
+  return (nf4 ??= bucketTable(NF4_THRESHOLDS, -1, 1));
+}
+/** FP4 magnitudes over |s| ∈ [0, 1]; built on first use. */
+export function fp4Table(): BucketTable {
+  return (fp4 ??= bucketTable(FP4_THRESHOLDS, 0, 1));
+}
 
 /** Count of thresholds strictly below v; NaN counts none. */
 export function countBelow(table: BucketTable, v: number): number {

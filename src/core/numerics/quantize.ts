@@ -1,5 +1,5 @@
 import { bfloat16BitsOf, halfBitsOf, roundHalfEvenSigned, toBfloat16, toHalf } from "./casts.js";
-import { FP4_CODE, FP4_RANK_BITS, FP4_TABLE, NF4_CODE, NF4_TABLE, nearestDynamicIndex, signedDynamicMap, type BucketTable } from "./codebooks.js";
+import { FP4_CODE, FP4_RANK_BITS, fp4Table, NF4_CODE, nf4Table, nearestDynamicIndex, signedDynamicMap, type BucketTable } from "./codebooks.js";
 import { halfTable, type DecodableDtype } from "./decode.js";
 import type { ErrorSums } from "./metrics.js";
 
@@ -83,7 +83,7 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
   const scaleFor = restoredAbsmax ?? absmax;
   const nf4 = type === "nf4";
   const code = nf4 ? NF4_CODE : FP4_CODE;
-  const table: BucketTable = nf4 ? NF4_TABLE : FP4_TABLE;
+  const table: BucketTable = nf4 ? nf4Table() : fp4Table();
   const { low, scale: bucketScale, base, first, second } = table;
   const cast = castTo(dtype);
   const restoredOf = new Float64Array(16);

@@ -37,7 +37,9 @@ export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
   const moeBlocks = new Set<string>();
   let lastBlock: string | undefined;
   for (const file of checkpoint.files) {
-    for (const tensor of file.header.tensors) {
+    const tensors = file.header.tensors;
+    for (let i = 0; i < tensors.length; i++) {
+      const tensor = tensors[i]!;
       const name = tensor.name;
       const dot = name.lastIndexOf(".");
       const module = dot < 0 ? "" : name.slice(0, dot);
@@ -88,7 +90,8 @@ function isVocabProjection(module: string, tensor: TensorInfo, config: ModelConf
  */
 function markRouters(tensors: ClassifiedTensor[], moeBlocks: Set<string>): void {
   if (moeBlocks.size === 0) return;
-  for (const t of tensors) {
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
     if (t.kind !== "linear") continue;
     const dot = t.module.lastIndexOf(".");
     const part = t.module.slice(dot + 1);

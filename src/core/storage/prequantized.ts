@@ -52,7 +52,7 @@ for (const suffix of STAT_SUFFIXES) {
 function statSuffix(name: string): string | undefined {
   const candidates = SUFFIXES_BY_LAST.get(name.charCodeAt(name.length - 1));
   if (candidates === undefined) return undefined;
-  for (const suffix of candidates) if (name.endsWith(suffix)) return suffix;
+  for (let i = 0; i < candidates.length; i++) if (name.endsWith(candidates[i]!)) return candidates[i];
   return undefined;
 }
 
@@ -84,7 +84,9 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   const integerWeights: Located[] = [];
   let marked = false;
   for (const file of checkpoint.files) {
-    for (const tensor of file.header.tensors) {
+    const tensors = file.header.tensors;
+    for (let i = 0; i < tensors.length; i++) {
+      const tensor = tensors[i]!;
       if (isMarker(tensor)) marked = true;
       else if (isIntegerWeight(tensor)) integerWeights.push({ tensor, file: file.name });
     }
@@ -98,7 +100,9 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   let ordinal = 0;
   let weightOwned = false;
   for (const file of checkpoint.files) {
-    for (const tensor of file.header.tensors) {
+    const tensors = file.header.tensors;
+    for (let i = 0; i < tensors.length; i++) {
+      const tensor = tensors[i]!;
       const suffix = statSuffix(tensor.name);
       if (suffix === undefined) {
         entries.push({ tensor, file: file.name, ordinal: ordinal++ });
@@ -134,8 +138,9 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
     return stats;
   };
 
-  for (const entry of entries) {
-    const { tensor } = entry;
+  for (let e = 0; e < entries.length; e++) {
+    const entry = entries[e]!;
+    const tensor = entry.tensor;
     const name = tensor.name;
     let layout: Layout | undefined;
     let module = "";

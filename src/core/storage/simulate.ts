@@ -101,9 +101,11 @@ function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpo
   const dtype: Dtype = checkpoint.config?.dtype === undefined ? "BF16" : TORCH_DTYPES[checkpoint.config.dtype].dtype;
   // Grouped by file in one pass: a 163-shard checkpoint holds tens of thousands of packed weights.
   const restored = new Map<string, TensorInfo[]>();
-  for (const w of prequantized.weights) {
+  for (let i = 0; i < prequantized.weights.length; i++) {
+    const w = prequantized.weights[i]!;
     const shape = w.logicalShape ?? [1, w.logicalElements];
-    const name = w.format === "mxfp4" ? w.module : `${w.module}.weight`;
+    // bitsandbytes' and FP8's packed tensor already has the weight's name: the same string, not a copy.
+    const name = w.format === "mxfp4" ? w.module : isWeightOf(w.name, w.module) ? w.name : `${w.module}.weight`;
     const list = restored.get(w.file) ?? [];
     list.push({ name, dtype, shape, dataOffsets: [0, 0], elements: w.logicalElements });
     restored.set(w.file, list);
@@ -112,6 +114,11 @@ function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpo
     ...checkpoint,
     files: checkpoint.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: [...prequantized.kept[i]!, ...(restored.get(file.name) ?? [])] } })),
   };
+}
+
+/** `name` is `module` + ".weight". */
+function isWeightOf(name: string, module: string): boolean {
+  return name.length === module.length + ".weight".length && name.endsWith(".weight") && name.startsWith(module);
 }
 
 /**
@@ -247,7 +254,8 @@ export function sumTotals(tensors: TensorReport[]): Totals {
     quantStateBytes: 0,
     totalBytes: 0,
   };
-  for (const t of tensors) {
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
     totals.parameterBytes += t.parameterBytes;
     totals.quantStateBytes += t.quantStateBytes;
     if (t.kind === "buffer") continue;

@@ -76,11 +76,23 @@ export async function loadHubCheckpoint(repo: string, options: HubOptions): Prom
   }
 }
 
+/** A file's `resolve` URL at a revision. */
+function resolveUrl(endpoint: string, repo: string, file: string, rev: string): string {
+  return `${endpoint}/${repo}/resolve/${encodeURIComponent(rev)}/${file.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/**
+ * The range reader handed back with a load. Made outside readFromHub on purpose: a closure made there
+ * would share its scope, and keep the index text and every other local alive as long as the reader.
+ */
+function rangeReader(http: HubHttp, endpoint: string, repo: string, sha: string, ctx: HubErrorContext): HubLoad["readRange"] {
+  return (file, start, end) => http.getRange(resolveUrl(endpoint, repo, file, sha), start, end, { ...ctx, file }, { requireRange: true }).then((r) => r.bytes);
+}
+
 async function readFromHub(repo: string, subfolder: string, options: HubOptions, http: HubHttp, cache: HeaderCache | undefined, ctx: HubErrorContext, abort: () => void): Promise<HubLoad> {
-  const readRange = (sha: string) => (file: string, start: number, end: number): Promise<Uint8Array> =>
-    http.getRange(url(file, sha), start, end, { ...ctx, file }, { requireRange: true }).then((r) => r.bytes);
-  const url = (file: string, rev: string): string =>
-    `${options.settings.endpoint}/${repo}/resolve/${encodeURIComponent(rev)}/${file.split("/").map(encodeURIComponent).join("/")}`;
+  const endpoint = options.settings.endpoint;
+  const readRange = (sha: string): HubLoad["readRange"] => rangeReader(http, endpoint, repo, sha, ctx);
+  const url = (file: string, rev: string): string => resolveUrl(endpoint, repo, file, rev);
   const cacheHit = (snapshot: CachedSnapshot, sha: string): HubLoad => ({ checkpoint: fromSnapshot(repo, options.revision, subfolder, snapshot), readRange: readRange(sha), sha, stats: http.stats, fromCache: true });
   // What the cache already knows of this revision.
   if (options.offline && cache === undefined) throw new UsageError("--offline needs the cache (drop --no-cache)");
@@ -149,7 +161,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
     pinned(configPath, MAX_CONFIG_BYTES, earlyConfig),
     useIndex ? pinned(indexPath, MAX_INDEX_BYTES, earlyIndex) : Promise.resolve(null),
   ]);
-  const index = indexText === null ? undefined : parseShardIndex(parseJson(indexText, `${repo}/${indexPath}`), `${repo}/${indexPath}`);
+  const index = indexText === null ? undefined : parseShardIndex(indexText, `${repo}/${indexPath}`);
   const weightFiles = index?.shards ?? (plan.kind === "files" ? plan.files : noWeights(plan, siblings, prefix, repo));
 
   const limit = pLimit(Math.max(1, options.concurrency));
@@ -287,7 +299,7 @@ function fromSnapshot(repo: string, revision: string, subfolder: string, snapsho
   });
   const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${MODEL_FILES.config}`));
   const indexName = `${repo}/${prefix}${MODEL_FILES.index}`;
-  const index = snapshot.index === null ? undefined : parseShardIndex(parseJson(snapshot.index, indexName), indexName);
+  const index = snapshot.index === null ? undefined : parseShardIndex(snapshot.index, indexName);
   return assembleCheckpoint(sourceName(repo, revision, subfolder), files, config, index, indexName);
 }
 

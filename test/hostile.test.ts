@@ -126,6 +126,7 @@ describe("hostile servers and settings (mock Hub)", () => {
     ["config.json listed, plain 404 from a mirror", () => hub.fault({ path: "config.json", status: 404, times: 5 }), "org/ok", 4, /not found/],
     ["config.json absent: its speculative read fails, no matter", () => hub.fault({ path: "config.json", status: 401, times: 5 }), "org/noconfig", 0, /^$/],
     ["a redirect loop", () => hub.fault({ host: "hub", path: "model.safetensors", redirectLoop: true, times: 20 }), "org/ok", 4, /redirects/],
+    ["config.json gzip-compressed though no encoding was asked for", () => hub.fault({ path: "config.json", body: gzipSync(Buffer.from('{"model_type":"llama"}')), headers: { "Content-Encoding": "gzip" }, times: 5 }), "org/ok", 4, /compressed body \(gzip\)/],
     ["a proxy's HTML page instead of the API answer", () => hub.fault({ path: "/api/models", body: "<html>proxy</html>", headers: { "Content-Type": "text/html" }, times: 10 }), "org/ok", 4, /not a model description/],
     ["siblings not a list", () => hub.fault({ path: "/api/models", body: JSON.stringify({ sha: "a".repeat(40), siblings: "nope" }), times: 10 }), "org/ok", 4, /the Hub's answer for org\/ok/],
     ["rfilename not a string", () => hub.fault({ path: "/api/models", body: JSON.stringify({ sha: "a".repeat(40), siblings: [{ rfilename: 7 }] }), times: 10 }), "org/ok", 4, /the Hub's answer for org\/ok/],

@@ -43,7 +43,8 @@ export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
       const name = tensor.name;
       const dot = name.lastIndexOf(".");
       const module = dot < 0 ? "" : name.slice(0, dot);
-      const leaf = dot < 0 ? name : name.slice(dot + 1);
+      // Most names end in ".weight": no leaf string is cut for them.
+      const leaf = name.endsWith(".weight") ? "weight" : dot < 0 ? name : name.slice(dot + 1);
       const part = module.slice(module.lastIndexOf(".") + 1);
       const kind = classifyTensor(tensor, module, part, leaf, config);
       const conv1d = kind === "linear" && conv1dModel && CONV1D_MODULES.has(part);

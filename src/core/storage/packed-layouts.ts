@@ -120,10 +120,9 @@ export function compressedTensors(owner: Located, module: string, statistics: Te
   const { tensor } = owner;
   const pack = 32 / (config?.quantization?.bits ?? 4);
   const shape = tensor.shape.length === 2 ? [tensor.shape[0]!, tensor.shape[1]! * pack] : null;
-  const all = [tensor, ...statistics];
   return packedWeight("compressed-tensors", owner, module, statistics, shape, tensor.elements * pack, {
-    storedElements: all.reduce((s, t) => s + t.elements, 0),
-    parameterBytes: all.reduce((s, t) => s + bytesOf(t.elements, t.dtype), 0),
+    storedElements: tensor.elements + elementsOf(statistics),
+    parameterBytes: bytesOf(tensor.elements, tensor.dtype) + bytesOfAll(statistics),
     quantStateBytes: 0,
   });
 }
@@ -133,10 +132,9 @@ export function mxfp4(owner: Located, base: string, statistics: TensorInfo[]): P
   const { tensor } = owner;
   const dims = tensor.shape;
   const shape = dims.length >= 2 ? [...dims.slice(0, -2), dims[dims.length - 2]! * dims[dims.length - 1]! * 2] : null;
-  const all = [tensor, ...statistics];
   return packedWeight("mxfp4", owner, base, statistics, shape, tensor.elements * 2, {
-    storedElements: all.reduce((s, t) => s + t.elements, 0),
-    parameterBytes: all.reduce((s, t) => s + bytesOf(t.elements, t.dtype), 0),
+    storedElements: tensor.elements + elementsOf(statistics),
+    parameterBytes: bytesOf(tensor.elements, tensor.dtype) + bytesOfAll(statistics),
     quantStateBytes: 0,
   });
 }
@@ -144,10 +142,9 @@ export function mxfp4(owner: Located, base: string, statistics: TensorInfo[]): P
 /** FP8 weights hold one value per element; transformers' FP8 linears keep their scales as parameters too. */
 export function fp8(owner: Located, module: string, statistics: TensorInfo[]): PackedWeight {
   const { tensor } = owner;
-  const all = [tensor, ...statistics];
   return packedWeight("fp8", owner, module, statistics, tensor.shape, tensor.elements, {
-    storedElements: all.reduce((s, t) => s + t.elements, 0),
-    parameterBytes: all.reduce((s, t) => s + bytesOf(t.elements, t.dtype), 0),
+    storedElements: tensor.elements + elementsOf(statistics),
+    parameterBytes: bytesOf(tensor.elements, tensor.dtype) + bytesOfAll(statistics),
     quantStateBytes: 0,
   });
 }
@@ -170,9 +167,24 @@ function packedWeight(
     statistics,
     logicalShape,
     logicalElements,
-    ...loaded,
-    statisticsBytes: statistics.reduce((s, t) => s + bytesOf(t.elements, t.dtype), 0),
+    storedElements: loaded.storedElements,
+    parameterBytes: loaded.parameterBytes,
+    quantStateBytes: loaded.quantStateBytes,
+    statisticsBytes: bytesOfAll(statistics),
   };
+}
+
+// Plain loops: a DeepSeek-V3 checkpoint has 80,000 packed weights, each with its statistics.
+function elementsOf(tensors: TensorInfo[]): number {
+  let n = 0;
+  for (let i = 0; i < tensors.length; i++) n += tensors[i]!.elements;
+  return n;
+}
+
+function bytesOfAll(tensors: TensorInfo[]): number {
+  let n = 0;
+  for (let i = 0; i < tensors.length; i++) n += bytesOf(tensors[i]!.elements, tensors[i]!.dtype);
+  return n;
 }
 
 interface QuantStateJson {

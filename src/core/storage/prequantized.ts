@@ -62,17 +62,73 @@ function fileOf(checkpoint: Checkpoint, tensor: TensorInfo): string {
 const FP8 = new Set<Dtype>(["F8_E4M3", "F8_E5M2"]);
 const INTEGER = new Set<Dtype>(["U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64"]);
 
-/** The statistics of one owner; each tensor's place in the checkpoint (its ordinal) marks it folded. */
-interface StatGroup {
-  tensors: TensorInfo[];
-  ordinals: number[];
-  claimed: boolean;
-}
-/** A tensor that is not a statistic, with its file and ordinal. */
-interface Entry extends Located {
-  ordinal: number;
-}
 type Layout = "bnb-8bit" | "fp8" | "gptq-awq" | "compressed-tensors" | "mxfp4";
+
+/**
+ * Statistics tensors grouped by owner in flat arrays: one map entry per owner and no object per
+ * statistic (a DeepSeek-V3 checkpoint has 80,000 of them). Each statistic keeps its ordinal, its
+ * place across the files, which flags it folded once a weight takes it.
+ */
+class StatTable {
+  private readonly groups = new Map<string, number>();
+  private readonly first: number[] = [];
+  private readonly last: number[] = [];
+  private readonly claimed: boolean[] = [];
+  private readonly owners: string[] = [];
+  private readonly tensors: TensorInfo[] = [];
+  private readonly ordinals: number[] = [];
+  private readonly next: number[] = [];
+
+  add(owner: string, tensor: TensorInfo, ordinal: number): void {
+    const stat = this.tensors.length;
+    this.tensors.push(tensor);
+    this.ordinals.push(ordinal);
+    this.next.push(-1);
+    const group = this.groups.get(owner);
+    if (group === undefined) {
+      this.groups.set(owner, this.first.length);
+      this.first.push(stat);
+      this.last.push(stat);
+      this.claimed.push(false);
+      this.owners.push(owner);
+    } else {
+      this.next[this.last[group]!] = stat;
+      this.last[group] = stat;
+    }
+  }
+
+  has(owner: string): boolean {
+    return this.groups.has(owner);
+  }
+
+  /** The owner's statistics, unless a weight has taken them already. */
+  unclaimed(owner: string): TensorInfo[] | undefined {
+    const group = this.groups.get(owner);
+    return group === undefined || this.claimed[group] === true ? undefined : this.list(group);
+  }
+
+  /** Takes the owner's statistics (sorted by name), flagging them folded; [] when none are left. */
+  take(owner: string, folded: Uint8Array): TensorInfo[] {
+    const group = this.groups.get(owner);
+    if (group === undefined || this.claimed[group] === true) return [];
+    this.claimed[group] = true;
+    for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) folded[this.ordinals[stat]!] = 1;
+    const stats = this.list(group);
+    if (stats.length > 1) stats.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return stats;
+  }
+
+  /** Groups no weight took, with their owners. */
+  *leftovers(): Generator<[string, TensorInfo[]]> {
+    for (let group = 0; group < this.first.length; group++) if (!this.claimed[group]!) yield [this.owners[group]!, this.list(group)];
+  }
+
+  private list(group: number): TensorInfo[] {
+    const out: TensorInfo[] = [];
+    for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) out.push(this.tensors[stat]!);
+    return out;
+  }
+}
 
 /**
  * Finds weights saved already quantized — bitsandbytes 4-bit and 8-bit, GPTQ, AWQ, FP8,
@@ -83,8 +139,10 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   // A cheap first pass: ordinary checkpoints (no marker of any format) stop here.
   const integerWeights: Located[] = [];
   let marked = false;
+  let total = 0;
   for (const file of checkpoint.files) {
     const tensors = file.header.tensors;
+    total += tensors.length;
     for (let i = 0; i < tensors.length; i++) {
       const tensor = tensors[i]!;
       if (isMarker(tensor)) marked = true;
@@ -94,110 +152,102 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   if (!marked) return { weights: [], kept: checkpoint.files.map((f) => f.header.tensors), bufferBiases: new Set(), summary: "", warnings: unknownPackings(integerWeights) };
   // Statistics indexed by their owner (the weight for bitsandbytes 4-bit, else the module), so each
   // packed weight finds its own with one look-up. Every tensor has an ordinal (its place across the
-  // files), and folded ones are flagged by it: no set of 100,000 names.
-  const statsByOwner = new Map<string, StatGroup>();
-  const entries: Entry[] = [];
+  // files); statistics and folded tensors are flagged by it: no set of 100,000 names.
+  const stats = new StatTable();
+  const isStat = new Uint8Array(total);
   let ordinal = 0;
   let weightOwned = false;
   for (const file of checkpoint.files) {
     const tensors = file.header.tensors;
-    for (let i = 0; i < tensors.length; i++) {
+    for (let i = 0; i < tensors.length; i++, ordinal++) {
       const tensor = tensors[i]!;
       const suffix = statSuffix(tensor.name);
-      if (suffix === undefined) {
-        entries.push({ tensor, file: file.name, ordinal: ordinal++ });
-        continue;
-      }
+      if (suffix === undefined) continue;
       const owner = tensor.name.slice(0, tensor.name.length - suffix.length);
       if (owner.endsWith(".weight")) weightOwned = true;
-      const group = statsByOwner.get(owner);
-      if (group === undefined) statsByOwner.set(owner, { tensors: [tensor], ordinals: [ordinal++], claimed: false });
-      else {
-        group.tensors.push(tensor);
-        group.ordinals.push(ordinal++);
-      }
+      stats.add(owner, tensor, ordinal);
+      isStat[ordinal] = 1;
     }
   }
-  const folded = new Uint8Array(ordinal);
+  const folded = new Uint8Array(total);
   const blobs = new Map<string, Uint8Array>();
   for (const file of checkpoint.files) for (const [name, bytes] of Object.entries(file.blobs ?? {})) blobs.set(name, bytes);
   const config = checkpoint.config;
   const weights: PackedWeight[] = [];
   const bufferBiases = new Set<string>();
-  const unclaimed = (owner: string): StatGroup | undefined => {
-    const group = statsByOwner.get(owner);
-    return group === undefined || group.claimed ? undefined : group;
-  };
-  const take = (owner: string): TensorInfo[] => {
-    const group = unclaimed(owner);
-    if (group === undefined) return [];
-    group.claimed = true;
-    for (const i of group.ordinals) folded[i] = 1;
-    const stats = group.tensors;
-    if (stats.length > 1) stats.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return stats;
-  };
 
-  for (let e = 0; e < entries.length; e++) {
-    const entry = entries[e]!;
-    const tensor = entry.tensor;
-    const name = tensor.name;
-    let layout: Layout | undefined;
-    let module = "";
-    if (name.endsWith(".weight")) {
-      if (weightOwned && statsByOwner.has(name)) {
-        const statistics = take(name);
-        if (!statistics.some((t) => t.name.endsWith(".absmax"))) throw new InputError(`${entry.file}: tensor ${JSON.stringify(name)} has 4-bit statistics but no ${name}.absmax`);
-        folded[entry.ordinal] = 1;
-        weights.push(bnb4(entry, statistics, blobs, config));
-        continue;
+  ordinal = 0;
+  for (const file of checkpoint.files) {
+    const tensors = file.header.tensors;
+    for (let i = 0; i < tensors.length; i++, ordinal++) {
+      if (isStat[ordinal] === 1) continue;
+      const tensor = tensors[i]!;
+      const name = tensor.name;
+      let layout: Layout | undefined;
+      let module = "";
+      if (name.endsWith(".weight")) {
+        if (weightOwned && stats.has(name)) {
+          const statistics = stats.take(name, folded);
+          if (!statistics.some((t) => t.name.endsWith(".absmax"))) throw new InputError(`${file.name}: tensor ${JSON.stringify(name)} has 4-bit statistics but no ${name}.absmax`);
+          folded[ordinal] = 1;
+          weights.push(bnb4({ tensor, file: file.name }, statistics, blobs, config));
+          continue;
+        }
+        module = name.slice(0, -".weight".length);
+        if (tensor.dtype === "I8" && tensor.shape.length === 2 && stats.unclaimed(module)?.some((t) => t.name.endsWith(".SCB")) === true) layout = "bnb-8bit";
+        else if (FP8.has(tensor.dtype) && tensor.shape.length === 2) layout = "fp8";
+      } else if (name.endsWith(".qweight")) {
+        module = name.slice(0, -".qweight".length);
+        layout = "gptq-awq";
+        bufferBiases.add(`${module}.bias`);
+      } else if (name.endsWith(".weight_packed")) {
+        module = name.slice(0, -".weight_packed".length);
+        layout = "compressed-tensors";
+      } else if (name.endsWith("_blocks") && tensor.dtype === "U8") {
+        module = name.slice(0, -"_blocks".length);
+        layout = "mxfp4";
       }
-      module = name.slice(0, -".weight".length);
-      if (tensor.dtype === "I8" && tensor.shape.length === 2 && unclaimed(module)?.tensors.some((t) => t.name.endsWith(".SCB")) === true) layout = "bnb-8bit";
-      else if (FP8.has(tensor.dtype) && tensor.shape.length === 2) layout = "fp8";
-    } else if (name.endsWith(".qweight")) {
-      module = name.slice(0, -".qweight".length);
-      layout = "gptq-awq";
-      bufferBiases.add(`${module}.bias`);
-    } else if (name.endsWith(".weight_packed")) {
-      module = name.slice(0, -".weight_packed".length);
-      layout = "compressed-tensors";
-    } else if (name.endsWith("_blocks") && tensor.dtype === "U8") {
-      module = name.slice(0, -"_blocks".length);
-      layout = "mxfp4";
-    }
-    if (layout === undefined) continue;
-    folded[entry.ordinal] = 1;
-    const statistics = take(module);
-    switch (layout) {
-      case "bnb-8bit":
-        weights.push(bnb8(entry, module, statistics));
-        break;
-      case "fp8":
-        weights.push(fp8(entry, module, statistics));
-        break;
-      case "gptq-awq":
-        weights.push(gptqOrAwq(entry, module, statistics, config));
-        break;
-      case "compressed-tensors":
-        weights.push(compressedTensors(entry, module, statistics, config));
-        break;
-      case "mxfp4":
-        weights.push(mxfp4(entry, module, statistics));
-        break;
+      if (layout === undefined) continue;
+      folded[ordinal] = 1;
+      const statistics = stats.take(module, folded);
+      const owner: Located = { tensor, file: file.name };
+      switch (layout) {
+        case "bnb-8bit":
+          weights.push(bnb8(owner, module, statistics));
+          break;
+        case "fp8":
+          weights.push(fp8(owner, module, statistics));
+          break;
+        case "gptq-awq":
+          weights.push(gptqOrAwq(owner, module, statistics, config));
+          break;
+        case "compressed-tensors":
+          weights.push(compressedTensors(owner, module, statistics, config));
+          break;
+        case "mxfp4":
+          weights.push(mxfp4(owner, module, statistics));
+          break;
+      }
     }
   }
-  // Statistics no weight claimed: bitsandbytes' and GPTQ's are errors; other suffixes (`.scales`,
-  // `.weight_scale`, `_scales`) also name ordinary tensors elsewhere, so those stay as they are.
-  const unknown = entries.filter((e) => folded[e.ordinal] === 0 && isIntegerWeight(e.tensor)) as Located[];
-  for (const [owner, group] of statsByOwner) {
-    if (group.claimed) continue;
-    const orphan = group.tensors.find((t) => ORPHAN_SUFFIXES.some((suffix) => t.name.endsWith(suffix)));
+  // Integer matrices named like weights that no format claimed, then statistics no weight claimed:
+  // bitsandbytes' and GPTQ's are errors; other suffixes (`.scales`, `.weight_scale`, `_scales`) also
+  // name ordinary tensors elsewhere, so those stay as they are.
+  const unknown: Located[] = [];
+  ordinal = 0;
+  for (const file of checkpoint.files) {
+    const tensors = file.header.tensors;
+    for (let i = 0; i < tensors.length; i++, ordinal++) {
+      if (isStat[ordinal] === 0 && folded[ordinal] === 0 && isIntegerWeight(tensors[i]!)) unknown.push({ tensor: tensors[i]!, file: file.name });
+    }
+  }
+  for (const [owner, group] of stats.leftovers()) {
+    const orphan = group.find((t) => ORPHAN_SUFFIXES.some((suffix) => t.name.endsWith(suffix)));
     if (orphan !== undefined) {
       const what = orphan.name.endsWith(".absmax") ? `holds 4-bit statistics but there is no ${owner}` : orphan.name.endsWith(".SCB") ? `is an LLM.int8 scale but ${owner}.weight is not an int8 matrix` : "is a quantization statistic without its weight";
       throw new InputError(`${fileOf(checkpoint, orphan)}: tensor ${JSON.stringify(orphan.name)} ${what}`);
     }
-    for (const t of group.tensors) if (isIntegerWeight(t)) unknown.push({ tensor: t, file: fileOf(checkpoint, t) });
+    for (const t of group) if (isIntegerWeight(t)) unknown.push({ tensor: t, file: fileOf(checkpoint, t) });
   }
   const unshaped = weights.filter((w) => w.logicalShape === null);
   const warnings = unknownPackings(unknown);

@@ -112,7 +112,7 @@ function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpo
   }
   return {
     ...checkpoint,
-    files: checkpoint.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: [...prequantized.kept[i]!, ...(restored.get(file.name) ?? [])] } })),
+    files: checkpoint.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: prequantized.kept[i]!.concat(restored.get(file.name) ?? []) } })),
   };
 }
 

@@ -1,4 +1,5 @@
 import { describeHubFailure, EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
+import { fetchTransport, nodeTransport, type HttpResponse, type Transport } from "./transport.js";
 
 export interface RetryPolicy {
   /** Retries after the first attempt, for 429, 5xx, resets, timeouts and short bodies. */
@@ -74,27 +75,33 @@ export class HubHttp {
   constructor(
     endpoint: string,
     private readonly token: string | undefined,
-    private readonly fetchImpl: typeof fetch,
+    fetchImpl: typeof fetch,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly onRetry: (message: string) => void = () => {},
     /** Aborts every request in flight, and stops retries, once the audit has failed elsewhere. */
     private readonly cancel?: AbortSignal,
     /** One line per rate-limit pause (not per request). */
     private readonly onRateLimit: (message: string) => void = () => {},
+    /** File and range reads; the API calls go through `fetchImpl`. */
+    private readonly transport: Transport = nodeTransport(),
   ) {
     this.origin = new URL(endpoint).origin;
+    this.apiTransport = fetchTransport(fetchImpl);
   }
+
+  /** @huggingface/hub's calls: through fetch, which decompresses the API's gzip answers. */
+  private readonly apiTransport: Transport;
 
   /** A fetch-compatible function for @huggingface/hub calls: same policy, errors described for `ctx`. */
   fetchFor(ctx: HubErrorContext): typeof fetch {
     return (async (input: string | URL | Request) => {
       const url = typeof input === "string" || input instanceof URL ? input.toString() : input.url;
       return this.withRetries(ctx, async (signal) => {
-        const { response } = await this.send(url, {}, ctx, signal);
+        const { response } = await this.send(url, {}, ctx, signal, false, this.apiTransport);
         // Buffer the body inside the attempt so a reset mid-body is retried too; bounded, inflated bytes counted.
         const body = await readAll(response, MAX_API_BYTES + 1, this.stats);
         if (body.length > MAX_API_BYTES) throw new HubError(`the Hub's answer for ${ctx.repo} is over ${MAX_API_BYTES} bytes; refusing it`);
-        return new Response(body, { status: response.status, headers: response.headers });
+        return new Response(body, { status: response.status, headers: response.headers() });
       });
     }) as typeof fetch;
   }
@@ -103,9 +110,9 @@ export class HubHttp {
   async getFile(url: string, maxBytes: number, ctx: HubErrorContext): Promise<FileResult> {
     return this.withRetries(ctx, async (signal) => {
       const { response, commit } = await this.send(url, {}, ctx, signal);
-      const length = Number(response.headers.get("content-length") ?? Number.NaN);
+      const length = Number(response.header("content-length") ?? Number.NaN);
       if (length > maxBytes) {
-        await response.body?.cancel();
+        await response.discard();
         throw new HubError(`${ctx.file ?? url} is ${length} bytes, over the ${maxBytes}-byte limit`);
       }
       const body = await readAll(response, maxBytes + 1, this.stats);
@@ -124,10 +131,10 @@ export class HubHttp {
       // HTTP ranges are inclusive: bytes=0-99 is the first 100 bytes.
       const { response } = await this.send(url, { range: `bytes=${start}-${end - 1}` }, ctx, signal, options.requireRange === true);
       if (response.status === 206) {
-        const range = parseContentRange(response.headers.get("content-range"));
+        const range = parseContentRange(response.header("content-range"));
         if (range === undefined || range.start !== start) {
-          await response.body?.cancel();
-          throw new HubError(`${ctx.file ?? url}: the server answered a range it was not asked for (${response.headers.get("content-range")})`);
+          await response.discard();
+          throw new HubError(`${ctx.file ?? url}: the server answered a range it was not asked for (${response.header("content-range")})`);
         }
         const expected = Math.min(end, range.total ?? end) - start;
         // One byte past what was promised: a complete body ends on its own (the connection is kept), a
@@ -138,11 +145,11 @@ export class HubHttp {
       }
       // 200: Range ignored. A weight-data read far into a file would stream everything before it: refuse.
       if (options.requireRange === true && start > 0) {
-        await response.body?.cancel();
+        await response.discard();
         throw new HubError(`${ctx.file ?? url}: the server ignores Range requests, so weight bytes cannot be read without downloading the whole file`);
       }
       // Keep what falls in [start, end), stop reading at `end`.
-      const length = Number(response.headers.get("content-length") ?? Number.NaN);
+      const length = Number(response.header("content-length") ?? Number.NaN);
       const all = await readAll(response, end, this.stats);
       if (all.length >= end) stop(); // drop the connection rather than let the rest of the file arrive
       const total = Number.isFinite(length) ? length : all.length < end ? all.length : undefined;
@@ -158,13 +165,13 @@ export class HubHttp {
    */
   private readonly redirected = new Map<string, string>();
 
-  private async send(url: string, headers: Record<string, string>, ctx: HubErrorContext, signal: AbortSignal, reuseRedirect = false): Promise<{ response: Response; commit?: string }> {
+  private async send(url: string, headers: Record<string, string>, ctx: HubErrorContext, signal: AbortSignal, reuseRedirect = false, transport = this.transport): Promise<{ response: HttpResponse; commit?: string }> {
     const cached = reuseRedirect ? this.redirected.get(url) : undefined;
     if (cached !== undefined) {
       this.stats.requests += 1;
-      const response = await this.fetchImpl(cached, { headers, redirect: "manual", signal });
-      if (response.ok) return { response };
-      await response.body?.cancel();
+      const response = await transport(new URL(cached), headers, signal);
+      if (isOk(response.status)) return { response: checkIdentity(response, ctx) };
+      await response.discard();
       this.redirected.delete(url);
     }
     let current = new URL(url);
@@ -173,26 +180,26 @@ export class HubHttp {
       const sent: Record<string, string> = { ...headers };
       if (this.token !== undefined && current.origin === this.origin) sent.authorization = `Bearer ${this.token}`;
       this.stats.requests += 1;
-      const response = await this.fetchImpl(current, { headers: sent, redirect: "manual", signal });
-      commit ??= response.headers.get("x-repo-commit") ?? undefined;
+      const response = await transport(current, sent, signal);
+      commit ??= response.header("x-repo-commit") ?? undefined;
       if (REDIRECTS.has(response.status)) {
-        const location = response.headers.get("location");
-        await response.body?.cancel();
+        const location = response.header("location");
+        await response.discard();
         if (location === null) throw new HubError(`${ctx.file ?? ctx.repo}: redirect ${response.status} without a Location`);
         current = new URL(location, current);
         if (current.protocol !== "https:" && current.protocol !== "http:") throw new HubError(`${ctx.file ?? ctx.repo}: redirected to an unsupported scheme (${current.protocol})`);
         continue;
       }
-      if (response.ok) {
+      if (isOk(response.status)) {
         // Only a target on another origin is remembered: no token is ever sent there.
         if (reuseRedirect && current.origin !== this.origin) this.redirected.set(url, current.href);
-        return { response, ...(commit === undefined ? {} : { commit }) };
+        return { response: transport === this.apiTransport ? response : checkIdentity(response, ctx), ...(commit === undefined ? {} : { commit }) };
       }
-      const errorCode = response.headers.get("x-error-code");
-      await response.body?.cancel();
+      const errorCode = response.header("x-error-code");
+      await response.discard();
       if (response.status === 404 && errorCode === "EntryNotFound") throw new EntryNotFoundError(describeHubFailure(404, errorCode, ctx));
       if (response.status === 429 || response.status >= 500) {
-        throw new TransientFailure(describeHubFailure(response.status, errorCode, ctx), response.status, parseRetryAfter(response.headers.get("retry-after")));
+        throw new TransientFailure(describeHubFailure(response.status, errorCode, ctx), response.status, parseRetryAfter(response.header("retry-after")));
       }
       throw new HubError(describeHubFailure(response.status, errorCode, ctx));
     }
@@ -287,39 +294,35 @@ const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"]);
 
 function asTransient(error: unknown, timeoutMs: number, host: string): TransientFailure & { final?: boolean } {
   if (error instanceof TransientFailure) return error;
-  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = error as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   if (e.name === "TimeoutError" || e.name === "AbortError") return new TransientFailure(`timed out after ${timeoutMs} ms`);
-  const code = e.cause?.code;
+  // node:http puts the code on the error itself; fetch on its cause.
+  const code = typeof e.code === "string" ? e.code : e.cause?.code;
   if (code !== undefined && DNS_CODES.has(code)) return Object.assign(new TransientFailure(`cannot reach ${host}: DNS lookup failed (${code}); no network, or a wrong HF_ENDPOINT?`), { final: true });
   if (code !== undefined && TRANSIENT_CODES.has(code)) return new TransientFailure(code === "ECONNREFUSED" ? `cannot reach ${host}: connection refused` : `network error (${code})`);
   return Object.assign(new TransientFailure(`request failed before reaching ${host} (${code ?? e.cause?.message ?? e.message ?? "unknown error"})`), { final: true });
 }
 
-/** Reads a body to its end, or until `limit` bytes have arrived, then cancels the rest of the transfer. */
-async function readAll(response: Response, limit: number, stats: HttpStats): Promise<Uint8Array> {
-  if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  try {
-    while (length < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      length += value.length;
-      stats.bytes += value.length;
-    }
-  } finally {
-    if (length >= limit) await reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+/** Reads a body to its end, or until `limit` bytes have arrived, then drops the rest of the transfer. */
+function readAll(response: HttpResponse, limit: number, stats: HttpStats): Promise<Uint8Array> {
+  return response.read(limit, (bytes) => {
+    stats.bytes += bytes;
+  });
+}
+
+function isOk(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/**
+ * File and range reads ask for no encoding: a body compressed anyway cannot be measured against its
+ * limits nor parsed as a header, so it is refused rather than misread.
+ */
+function checkIdentity(response: HttpResponse, ctx: HubErrorContext): HttpResponse {
+  const encoding = response.header("content-encoding");
+  if (encoding === null || encoding.trim().toLowerCase() === "identity") return response;
+  void response.discard();
+  throw new HubError(`${ctx.file ?? ctx.repo}: the server sent a compressed body (${encoding.slice(0, 40)}) though none was asked for`);
 }
 
 export function parseContentRange(value: string | null): { start: number; end: number; total?: number } | undefined {

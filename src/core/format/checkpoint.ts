@@ -60,12 +60,12 @@ export function assembleCheckpoint(source: string, files: CheckpointFile[], conf
  */
 function listsHeadersExactly(index: ShardIndex, files: CheckpointFile[]): boolean {
   if (files.length !== index.shards.length) return false;
+  const fingerprints = index.fingerprints();
   return index.shards.every((shard, i) => {
-    const stats = index.shardStats.get(shard)!;
     const tensors = files[i]!.header.tensors;
-    if (tensors.length !== stats.tensors) return false;
+    if (tensors.length !== index.shardStats.get(shard)!.tensors) return false;
     const names = new NamesFingerprint();
     for (let t = 0; t < tensors.length; t++) names.add(tensors[t]!.name);
-    return names.equals(stats.names);
+    return names.equals(fingerprints.get(shard)!);
   });
 }

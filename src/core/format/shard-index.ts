@@ -6,17 +6,21 @@ import { JsonScanner, OPEN_OBJECT, QUOTE } from "./json-scanner.js";
 export interface ShardIndex {
   /** Shard file names in first-seen order, each validated as a plain relative name. */
   shards: string[];
-  /** Per shard: its tensors, the bytes of their names (a header's size is about names + 85 bytes a tensor), their fingerprint. */
+  /** Per shard: its tensors and the bytes of their names (a header's size is about names + 85 bytes a tensor). */
   shardStats: ReadonlyMap<string, ShardStats>;
   totalSize?: number;
   /** Every (tensor, shard) pair of the weight map, in the file's order. */
   forEachTensor(visit: (tensor: string, shard: string) => void): void;
+  /**
+   * Per shard, a fingerprint of the names it lists; worked out on first call (a second pass over the
+   * text), which a source can place while its header reads are in flight.
+   */
+  fingerprints(): ReadonlyMap<string, NamesFingerprint>;
 }
 
 export interface ShardStats {
   tensors: number;
   nameBytes: number;
-  names: NamesFingerprint;
 }
 
 /**
@@ -51,12 +55,29 @@ export class NamesFingerprint {
  */
 export function parseShardIndex(text: string, file: string): ShardIndex {
   const result = scanIndex(text, file);
+  // Only the weight map that counts (the last, if the key repeats) is visited.
+  const forEachTensor = (visit: (tensor: string, shard: string) => void): void => void scanIndex(text, file, { visit, map: result.maps });
+  let fingerprints: Map<string, NamesFingerprint> | undefined;
   return {
     shards: [...result.stats.keys()],
     shardStats: result.stats,
     ...(result.totalSize === undefined ? {} : { totalSize: result.totalSize }),
-    // Only the weight map that counts (the last, if the key repeats) is visited.
-    forEachTensor: (visit) => void scanIndex(text, file, { visit, map: result.maps }),
+    forEachTensor,
+    fingerprints: () => {
+      if (fingerprints !== undefined) return fingerprints;
+      const byShard = new Map<string, NamesFingerprint>();
+      let last: string | undefined;
+      let current: NamesFingerprint | undefined;
+      forEachTensor((tensor, shard) => {
+        if (shard !== last) {
+          current = byShard.get(shard);
+          if (current === undefined) byShard.set(shard, (current = new NamesFingerprint()));
+          last = shard;
+        }
+        current!.add(tensor);
+      });
+      return (fingerprints = byShard);
+    },
   };
 }
 
@@ -129,15 +150,14 @@ function scanIndex(text: string, file: string, visiting?: { visit: (tensor: stri
             } catch (error) {
               problem ??= (error as Error).message;
             }
-            entry = { tensors: 0, nameBytes: 0, names: new NamesFingerprint() };
+            entry = { tensors: 0, nameBytes: 0 };
             current.set(shard, entry);
           }
           last = shard;
         }
         entry!.tensors += 1;
         entry!.nameBytes += tensor.length;
-        if (visit === undefined) entry!.names.add(tensor);
-        else visit(tensor, shard);
+        visit?.(tensor, shard);
       });
       stats = current;
       shapeError = problem;

@@ -174,7 +174,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const firstRead = firstReadSizes(index);
   const budget = new HeaderBudget(undefined, (name) => firstRead.get(name.slice(`${repo}/${prefix}`.length)));
   // Every read settles before this returns or throws; after the first failure the rest are cancelled.
-  await Promise.allSettled(
+  const reads = Promise.allSettled(
     weightFiles.map((file) =>
       limit(async () => {
         if (failure !== undefined) return;
@@ -194,6 +194,9 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
       }),
     ),
   );
+  // The index's second pass, while the first answers are on their way.
+  index?.fingerprints();
+  await reads;
   if (failure !== undefined) throw failure.error;
   const files: CheckpointFile[] = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
   const config = configText === null ? null : readModelConfig(parseJson(configText, `${repo}/${configPath}`));

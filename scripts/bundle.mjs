@@ -8,8 +8,10 @@ import { build } from "esbuild";
 rmSync("dist/bundle", { recursive: true, force: true }); // chunk names change with their contents
 
 await build({
-  entryPoints: ["dist/cli/entry.js"],
+  // The header parser's worker is loaded by path, beside the chunks: its own entry.
+  entryPoints: ["dist/cli/entry.js", "dist/io/header-worker.js"],
   outdir: "dist/bundle",
+  entryNames: "[name]",
   bundle: true,
   splitting: true,
   format: "esm",

@@ -1,7 +1,8 @@
 import { HeaderError } from "../core/errors.js";
-import { LENGTH_PREFIX_BYTES, parseHeader, parseHeaderLength } from "../core/format/index.js";
+import { LENGTH_PREFIX_BYTES, parseHeaderLength } from "../core/format/index.js";
 import { QUANT_STATE_MARKER } from "../core/storage/index.js";
 import type { SafetensorsHeader } from "../core/format/index.js";
+import { inlineParser, type HeaderParser } from "./header-parser.js";
 
 /** The one interface between IO and the header reader: byte ranges of a file, and its size if known. */
 export interface ByteSource {
@@ -16,7 +17,7 @@ export interface ByteSource {
  * Reads a safetensors header with one speculative read of `firstRead` bytes, which usually covers
  * the whole header, and a second read only for the rest of a longer header.
  */
-export async function readHeader(source: ByteSource, firstRead = 100_000, budget?: HeaderBudget): Promise<SafetensorsHeader> {
+export async function readHeader(source: ByteSource, firstRead = 100_000, budget?: HeaderBudget, parser: HeaderParser = inlineParser): Promise<SafetensorsHeader> {
   const end = source.size === undefined ? firstRead : Math.min(firstRead, source.size);
   const head = await source.read(0, Math.max(end, LENGTH_PREFIX_BYTES));
   const length = parseHeaderLength(head.subarray(0, LENGTH_PREFIX_BYTES), source.name, source.size);
@@ -34,7 +35,7 @@ export async function readHeader(source: ByteSource, firstRead = 100_000, budget
     json.set(head.subarray(LENGTH_PREFIX_BYTES));
     json.set(rest.subarray(0, needed - head.length), head.length - LENGTH_PREFIX_BYTES);
   }
-  return parseHeader(json, source.name, source.size);
+  return parser.parse(json, source.name, source.size);
 }
 
 /**

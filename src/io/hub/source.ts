@@ -11,6 +11,7 @@ import { HeaderBudget, MAX_BLOB_BYTES, MAX_TOTAL_BLOB_BYTES, readHeader, type By
 import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { checkRevision, isRepoId } from "./repo-id.js";
+import { inlineParser, WORKER_SHARDS, workerParser } from "../header-parser.js";
 import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
 import type { HubSettings } from "./settings.js";
 
@@ -173,6 +174,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const parsed = new Map<string, SafetensorsHeader>();
   const firstRead = firstReadSizes(index);
   const budget = new HeaderBudget(undefined, (name) => firstRead.get(name.slice(`${repo}/${prefix}`.length)));
+  // Many shards: their headers are parsed beside this thread, which keeps the HTTP exchanges moving.
+  const parser = weightFiles.length >= WORKER_SHARDS ? workerParser() : inlineParser;
   // Every read settles before this returns or throws; after the first failure the rest are cancelled.
   const reads = Promise.allSettled(
     weightFiles.map((file) =>
@@ -180,7 +183,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         if (failure !== undefined) return;
         const path = `${prefix}${file}`;
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
-        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget);
+        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget, parser);
         parsed.set(file, header);
         // The header's text is kept only for the cache: without one, 163 headers need not be decoded twice.
         if (cache !== undefined) headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
@@ -197,6 +200,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   // The index's second pass, while the first answers are on their way.
   index?.fingerprints();
   await reads;
+  parser.close();
   if (failure !== undefined) throw failure.error;
   const files: CheckpointFile[] = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
   const config = configText === null ? null : readModelConfig(parseJson(configText, `${repo}/${configPath}`));

@@ -1,0 +1,123 @@
+// Headers of many-shard models are parsed in a worker thread and sent back packed. The worker runs
+// only from the compiled bundle (the CLI as users run it); in-process runs parse in the same thread.
+// Both must give the same report, and the same refusal, byte for byte.
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseHeader } from "../src/core/format/index.js";
+import { packHeader, unpackHeader } from "../src/io/header-parser.js";
+import { runMain } from "./run-main.js";
+// @ts-expect-error plain JS mock
+import { startMockHub } from "../scripts/mock-hub.mjs";
+// @ts-expect-error plain JS writer
+import { encodeHeaderOnly } from "../scripts/safetensors-writer.mjs";
+
+type Hub = { endpoint: string; addRepo: (id: string, o: object) => string; close: () => Promise<void> };
+let hub: Hub;
+const SHARDS = 12;
+
+function runBin(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["bin/qaudit.js", ...args], { env: { PATH: process.env.PATH ?? "", HOME: mkdtempSync(join(tmpdir(), "qaudit-home-")), ...env }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
+    });
+  });
+}
+
+function shardedRepo(broken?: number): Record<string, Buffer | string> {
+  const files: Record<string, Buffer | string> = { "config.json": '{"model_type":"mixtral","vocab_size":32000,"hidden_size":64}' };
+  const weightMap: Record<string, string> = {};
+  for (let s = 0; s < SHARDS; s++) {
+    const file = `model-${String(s + 1).padStart(5, "0")}-of-${String(SHARDS).padStart(5, "0")}.safetensors`;
+    const tensors: Array<[string, string, number[]]> = [
+      [`model.layers.${s}.block_sparse_moe.experts.0.w1.weight`, "BF16", [128, 64]],
+      [`model.layers.${s}.block_sparse_moe.gate.weight`, "BF16", [8, 64]],
+      [`model.layers.${s}.input_layernorm.weight`, "F32", [64]],
+      [`model.layers.${s}.self_attn.q_proj.weight`, s % 2 === 0 ? "F8_E4M3" : "BF16", [64, 64]],
+    ];
+    if (s % 2 === 0) tensors.push([`model.layers.${s}.self_attn.q_proj.weight_scale_inv`, "F32", [1, 1]]);
+    files[file] = encodeHeaderOnly(tensors, s === 0 ? { format: "pt", "__proto__": "x" } : undefined);
+    for (const [name] of tensors) weightMap[name] = file;
+  }
+  if (broken !== undefined) {
+    const file = `model-${String(broken + 1).padStart(5, "0")}-of-${String(SHARDS).padStart(5, "0")}.safetensors`;
+    const json = '{"a": {"dtype": "BF16", "shape": [2, 2], "data_offsets": [0, 7]}}';
+    const head = Buffer.alloc(8 + json.length);
+    head.writeBigUInt64LE(BigInt(json.length));
+    head.write(json, 8);
+    files[file] = head;
+  }
+  files["model.safetensors.index.json"] = JSON.stringify({ metadata: {}, weight_map: weightMap });
+  return files;
+}
+
+beforeAll(async () => {
+  hub = await startMockHub({ lifetimeMs: 120_000 });
+  hub.addRepo("org/many", { files: shardedRepo() });
+  hub.addRepo("org/many-broken", { files: shardedRepo(9) });
+});
+afterAll(async () => hub.close());
+
+describe("header parsing in a worker thread", () => {
+  it("packing and unpacking give back the header parseHeader made, metadata without a prototype", () => {
+    const dtype = fc.constantFrom("BF16", "F32", "F8_E4M3", "I8", "U8", "BOOL");
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 20, unit: "binary" }), dtype, fc.array(fc.integer({ min: 0, max: 70_000 }), { maxLength: 3 })), { selector: ([n]) => n, maxLength: 12 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }), (specs, metadata) => {
+        const header = parseHeader(encodeHeaderOnly(specs.filter(([n]) => n !== "__metadata__" && n !== "__proto__"), metadata).subarray(8), "m");
+        const back = unpackHeader(packHeader(7, header));
+        expect(back).toEqual(header);
+        expect(Object.getPrototypeOf(back.metadata ?? Object.create(null))).toBe(null);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("the compiled parser really runs a worker: same headers, same refusals, and it never holds the process", async () => {
+    // The build's output (npm test builds first): there the worker script sits beside the parser.
+    const compiled = (await import(join(process.cwd(), "dist/io/header-parser.js"))) as typeof import("../src/io/header-parser.js");
+    const parser = compiled.workerParser();
+    expect(parser).not.toBe(compiled.inlineParser);
+    try {
+      const files = shardedRepo(3);
+      const names = Object.keys(files).filter((f) => f.endsWith(".safetensors"));
+      for (const name of names) {
+        const bytes = files[name] as Buffer;
+        const json = bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0)));
+        let expected: unknown;
+        try {
+          expected = parseHeader(json, name);
+        } catch (error) {
+          expected = { error: (error as Error).message };
+        }
+        const got = await parser.parse(json, name).catch((error: Error) => ({ error: error.message }));
+        expect(got).toEqual(expected);
+      }
+    } finally {
+      parser.close();
+    }
+  });
+
+  it(`a ${SHARDS}-shard model: the CLI (worker) and an in-process run (same thread) print the same JSON`, async () => {
+    const env = { HF_ENDPOINT: hub.endpoint };
+    for (const scheme of ["nf4", "int8"]) {
+      const viaWorker = await runBin(["org/many", "--scheme", scheme, "--json", "--no-cache"], env);
+      const inline = await runMain(["org/many", "--scheme", scheme, "--json", "--no-cache"], env);
+      expect(viaWorker.code, viaWorker.stderr).toBe(0);
+      expect(viaWorker.stdout).toBe(inline.stdout);
+      expect(JSON.parse(viaWorker.stdout).model.tensorCount).toBe(SHARDS * 4 + SHARDS / 2);
+    }
+  });
+
+  it("a bad header among many: the same one-line refusal and exit code from the worker", async () => {
+    const env = { HF_ENDPOINT: hub.endpoint };
+    const viaWorker = await runBin(["org/many-broken", "--no-cache"], env);
+    const inline = await runMain(["org/many-broken", "--no-cache"], env);
+    expect(viaWorker.code).toBe(3);
+    expect(viaWorker.code).toBe(inline.code);
+    expect(viaWorker.stderr).toBe(inline.stderr);
+    expect(viaWorker.stderr).toMatch(/data_offsets span 7 bytes but shape \[2, 2\] of BF16 needs 8/);
+  });
+});

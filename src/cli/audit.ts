@@ -1,7 +1,7 @@
 import { getExitCode, runChecks } from "../core/report/index.js";
 import { assembleReport, type Report } from "../core/report/index.js";
 import { describeFailedChecks } from "../render/checks.js";
-import { jsonChunks } from "../render/json.js";
+import { jsonChunks, renderJson } from "../render/json.js";
 import { emit } from "./write.js";
 import type { CliIo } from "./io.js";
 import { loadCheckpoint, type RawSourceOptions } from "./load.js";
@@ -28,7 +28,7 @@ export async function runAudit(model: string, raw: RawAuditOptions & RawSourceOp
 export async function renderReport(report: Report, output: OutputOptions, io: CliIo): Promise<string> {
   switch (output.format) {
     case "json":
-      return [...jsonChunks(report)].join("");
+      return renderJson(report);
     case "markdown":
       return (await import("../render/markdown.js")).renderMarkdown(report, output);
     case "csv":

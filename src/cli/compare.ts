@@ -11,7 +11,7 @@ import type { Checkpoint } from "../core/format/index.js";
 import { simulateScheme, type SimulationOptions } from "../core/storage/index.js";
 import type { WeightReader } from "../io/weight-reader.js";
 import { parseSchemeList, parseSize, quantStorageOf, toOutputOptions, toSimulationOptions, type OutputOptions, type RawAuditOptions, type RawTrainingOptions } from "./options.js";
-import { jsonChunks } from "../render/json.js";
+import { jsonChunks, renderJson } from "../render/json.js";
 import { renderComparisonHtml } from "../render/html.js";
 import { emit } from "./write.js";
 import { simulatorFor } from "./simulate.js";
@@ -96,7 +96,7 @@ function defaultSchemes(train: string | undefined): SchemeChoice[] {
 function renderComparison(comparison: Comparison, output: OutputOptions, io: CliIo): string {
   switch (output.format) {
     case "json":
-      return [...jsonChunks(comparison)].join("");
+      return renderJson(comparison);
     case "html":
       return renderComparisonHtml(comparison, { units: output.units });
     case "markdown":

@@ -2,7 +2,7 @@
 export interface CliIo {
   stdout: (text: string) => void;
   /** Writes and resolves once the stream can take more (back-pressure); absent: `stdout`. */
-  stdoutAsync?: (text: string) => Promise<void>;
+  stdoutAsync?: (piece: string | Uint8Array) => Promise<void>;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
   /** Colour on stdout (a TTY and NO_COLOR unset). */

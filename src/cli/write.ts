@@ -2,10 +2,16 @@ import type { CliIo } from "./io.js";
 
 /**
  * Output pieces written in order, each write awaited: memory stays flat in the output's size. Small
- * pieces are joined into writes of about 1 MiB; a piece that large already is written as it is.
+ * text pieces are joined into writes of about 1 MiB; bytes, and text that long already, are written
+ * as they are.
  */
-export async function writeChunks(io: CliIo, chunks: Iterable<string>): Promise<void> {
-  const write = io.stdoutAsync ?? ((text: string): Promise<void> => Promise.resolve(io.stdout(text)));
+export async function writeChunks(io: CliIo, chunks: Iterable<string | Uint8Array>): Promise<void> {
+  const decoder = new TextDecoder();
+  const write = io.stdoutAsync ?? ((piece: string | Uint8Array): Promise<void> => Promise.resolve(io.stdout(typeof piece === "string" ? piece : decoder.decode(piece))));
+  await inPieces(chunks, write);
+}
+
+async function inPieces(chunks: Iterable<string | Uint8Array>, write: (piece: string | Uint8Array) => Promise<void>): Promise<void> {
   let buffer: string[] = [];
   let size = 0;
   const flush = async (): Promise<void> => {
@@ -14,7 +20,7 @@ export async function writeChunks(io: CliIo, chunks: Iterable<string>): Promise<
     size = 0;
   };
   for (const chunk of chunks) {
-    if (chunk.length >= LARGE) {
+    if (typeof chunk !== "string" || chunk.length >= LARGE) {
       await flush();
       await write(chunk);
       continue;
@@ -26,18 +32,26 @@ export async function writeChunks(io: CliIo, chunks: Iterable<string>): Promise<
   await flush();
 }
 
-/** A piece this long is its own write (a slice of a report's tensor list is about half a megabyte). */
+/** A text piece this long is its own write (a slice of a report's tensor list is about half a megabyte). */
 const LARGE = 1 << 16;
 
-/** The command's output, to stdout or to --out's file (written whole, then renamed into place). */
-export async function emit(io: CliIo, out: string | null, chunks: Iterable<string>): Promise<void> {
+/** The command's output, to stdout or to --out's file (written piece by piece to a temporary file, then renamed into place). */
+export async function emit(io: CliIo, out: string | null, chunks: Iterable<string | Uint8Array>): Promise<void> {
   if (out === null) return writeChunks(io, chunks);
-  const { rename, writeFile } = await import("node:fs/promises");
+  const { open, rename, rm } = await import("node:fs/promises");
   const temp = `${out}.${process.pid}.tmp`;
   try {
-    await writeFile(temp, [...chunks].join(""));
+    const file = await open(temp, "w");
+    try {
+      await inPieces(chunks, async (piece) => {
+        await file.writeFile(piece);
+      });
+    } finally {
+      await file.close();
+    }
     await rename(temp, out);
   } catch (error) {
+    await rm(temp, { force: true }).catch(() => {});
     const { UsageError } = await import("../core/errors.js");
     throw new UsageError(`--out ${JSON.stringify(out)}: cannot write (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }

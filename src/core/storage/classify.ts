@@ -49,10 +49,12 @@ export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
       const kind = classifyTensor(tensor, module, part, leaf, config);
       const conv1d = kind === "linear" && conv1dModel && CONV1D_MODULES.has(part);
       if (kind === "expert") {
-        const block = module.slice(0, module.search(EXPERT_MODULE));
-        // Consecutive experts share a block: one Set insertion per block, not per tensor.
-        if (block !== lastBlock) moeBlocks.add(block);
-        lastBlock = block;
+        // Consecutive experts share a block: one string and one Set insertion per block, not per tensor.
+        const end = module.search(EXPERT_MODULE);
+        if (lastBlock === undefined || lastBlock.length !== end || !module.startsWith(lastBlock)) {
+          lastBlock = module.slice(0, end);
+          moeBlocks.add(lastBlock);
+        }
       }
       classified.push({ tensor, file: file.name, kind, module, conv1d });
     }

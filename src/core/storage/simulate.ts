@@ -107,7 +107,7 @@ function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpo
     // bitsandbytes' and FP8's packed tensor already has the weight's name: the same string, not a copy.
     const name = w.format === "mxfp4" ? w.module : isWeightOf(w.name, w.module) ? w.name : `${w.module}.weight`;
     const list = restored.get(w.file) ?? [];
-    list.push({ name, dtype, shape, dataOffsets: [0, 0], elements: w.logicalElements });
+    list.push({ name, dtype, shape, dataOffsets: NO_DATA, elements: w.logicalElements });
     restored.set(w.file, list);
   }
   return {
@@ -115,6 +115,9 @@ function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpo
     files: checkpoint.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: prequantized.kept[i]!.concat(restored.get(file.name) ?? []) } })),
   };
 }
+
+/** A restored weight has no bytes in any file: one shared, never-changed pair of offsets for all of them. */
+const NO_DATA: [number, number] = Object.freeze([0, 0]) as unknown as [number, number];
 
 /** `name` is `module` + ".weight". */
 function isWeightOf(name: string, module: string): boolean {

@@ -27,7 +27,7 @@ function runBin(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-function shardedRepo(broken?: number): Record<string, Buffer | string> {
+function shardedRepo(broken?: number, duplicate = false): Record<string, Buffer | string> {
   const files: Record<string, Buffer | string> = { "config.json": '{"model_type":"mixtral","vocab_size":32000,"hidden_size":64}' };
   const weightMap: Record<string, string> = {};
   for (let s = 0; s < SHARDS; s++) {
@@ -39,6 +39,8 @@ function shardedRepo(broken?: number): Record<string, Buffer | string> {
       [`model.layers.${s}.self_attn.q_proj.weight`, s % 2 === 0 ? "F8_E4M3" : "BF16", [64, 64]],
     ];
     if (s % 2 === 0) tensors.push([`model.layers.${s}.self_attn.q_proj.weight_scale_inv`, "F32", [1, 1]]);
+    // The same tensor in two shards (the index can name it only once).
+    if (duplicate && s === 10) tensors.push(["model.layers.2.input_layernorm.weight", "F32", [64]]);
     files[file] = encodeHeaderOnly(tensors, s === 0 ? { format: "pt", "__proto__": "x" } : undefined);
     for (const [name] of tensors) weightMap[name] = file;
   }
@@ -58,6 +60,7 @@ beforeAll(async () => {
   hub = await startMockHub({ lifetimeMs: 120_000 });
   hub.addRepo("org/many", { files: shardedRepo() });
   hub.addRepo("org/many-broken", { files: shardedRepo(9) });
+  hub.addRepo("org/many-duplicate", { files: shardedRepo(undefined, true) });
 });
 afterAll(async () => hub.close());
 
@@ -111,13 +114,16 @@ describe("header parsing in a worker thread", () => {
     }
   });
 
-  it("a bad header among many: the same one-line refusal and exit code from the worker", async () => {
+  it.each([
+    ["a bad header among many", "org/many-broken", /data_offsets span 7 bytes but shape \[2, 2\] of BF16 needs 8/],
+    ["a tensor in two shards", "org/many-duplicate", /model-00011-of-00012\.safetensors: tensor "model\.layers\.2\.input_layernorm\.weight" is also in model-00003-of-00012\.safetensors/],
+  ])("%s: the same one-line refusal and exit code from the worker", async (_name, repo, message) => {
     const env = { HF_ENDPOINT: hub.endpoint };
-    const viaWorker = await runBin(["org/many-broken", "--no-cache"], env);
-    const inline = await runMain(["org/many-broken", "--no-cache"], env);
+    const viaWorker = await runBin([repo, "--no-cache"], env);
+    const inline = await runMain([repo, "--no-cache"], env);
     expect(viaWorker.code).toBe(3);
     expect(viaWorker.code).toBe(inline.code);
     expect(viaWorker.stderr).toBe(inline.stderr);
-    expect(viaWorker.stderr).toMatch(/data_offsets span 7 bytes but shape \[2, 2\] of BF16 needs 8/);
+    expect(viaWorker.stderr).toMatch(message);
   });
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../src/core/errors.js";
-import { assembleCheckpoint, parseShardIndex, type CheckpointFile } from "../src/core/format/index.js";
+import { assembleCheckpoint, NameRegistry, NamesFingerprint, parseShardIndex, type CheckpointFile } from "../src/core/format/index.js";
 
 // The index is scanned from its text, not built with JSON.parse (which costs 40 MB of heap for a
 // 163,000-tensor index). Reference: what JSON.parse makes of the same text, read the obvious way.
@@ -101,6 +101,25 @@ describe("shard index scanned from its text", () => {
     expect(() => parseShardIndex('{"weight_map": {"a": 3}, }', "i")).toThrowError(/not valid JSON/);
   });
 
+  it("the registry: each header's fingerprint, and a name met twice across headers", () => {
+    const header = (names: string[]) => ({ tensors: names.map((name) => ({ name, dtype: "F16" as const, shape: [1], dataOffsets: [0, 2] as [number, number], elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 });
+    const registry = new NameRegistry();
+    const a = header(["x.weight", "y.weight"]);
+    registry.register(a);
+    const expected = new NamesFingerprint();
+    expected.add("y.weight");
+    expected.add("x.weight");
+    expect(a.names?.equals(expected)).toBe(true);
+    expect(registry.repeats).toBe(false);
+    registry.register(header(["z.weight", "x.weight"]));
+    expect(registry.repeats).toBe(true);
+    // Held by two shards, registered: refused all the same, naming both files.
+    const files = [a, header(["x.weight"])].map((h, i) => ({ name: `s${i}.safetensors`, header: h }));
+    const again = new NameRegistry();
+    for (const f of files) again.register(f.header);
+    expect(() => assembleCheckpoint("x", files, null, undefined, "i", again)).toThrowError('s1.safetensors: tensor "x.weight" is also in s0.safetensors');
+  });
+
   it("metadata nested 100,000 deep is skipped without exhausting the stack", () => {
     const text = `{"metadata": ${"[".repeat(100_000)}${"]".repeat(100_000)}, "weight_map": {"a": "m.safetensors"}}`;
     expect(parseShardIndex(text, "i").shards).toEqual(["m.safetensors"]);
@@ -143,6 +162,12 @@ describe("shard index scanned from its text", () => {
         const run = () => assembleCheckpoint("x", headers, null, parseShardIndex(text, "i"), "i");
         if (expected === null) expect(run().files).toHaveLength(2);
         else expect(run).toThrowError(expected);
+        // The same verdict when the headers were registered as they arrived (fingerprints and the name set made early).
+        const registry = new NameRegistry();
+        for (const h of headers) registry.register(h.header);
+        const registered = () => assembleCheckpoint("x", headers, null, parseShardIndex(text, "i"), "i", registry);
+        if (expected === null) expect(registered().files).toHaveLength(2);
+        else expect(registered).toThrowError(expected);
       }),
       { numRuns: 500 },
     );

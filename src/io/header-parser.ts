@@ -7,6 +7,7 @@ import { DTYPE_BITS, parseHeader, type Dtype, type SafetensorsHeader, type Tenso
 /** Parses header JSON bytes into a header: in this thread, or in a worker beside it. */
 export interface HeaderParser {
   parse(json: Uint8Array, name: string, size?: number): Promise<SafetensorsHeader>;
+
   /** Ends the worker, if there is one; parses still pending then fail. */
   close(): void;
 }

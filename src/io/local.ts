@@ -2,8 +2,9 @@ import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import pLimit from "p-limit";
 import { InputError } from "../core/errors.js";
-import { assembleCheckpoint, MAX_HEADER_BYTES, MODEL_FILES, parseHeader, parseJsonText, parseShardIndex, planWeightFiles, readModelConfig, type Checkpoint, type CheckpointFile, type ModelConfig, type ShardIndex } from "../core/format/index.js";
+import { assembleCheckpoint, NameRegistry, MAX_HEADER_BYTES, MODEL_FILES, parseHeader, parseJsonText, parseShardIndex, planWeightFiles, readModelConfig, type Checkpoint, type CheckpointFile, type ModelConfig, type ShardIndex } from "../core/format/index.js";
 import { HeaderBudget, readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
+import { inlineParser, WORKER_SHARDS, workerParser, type HeaderParser } from "./header-parser.js";
 import { openRegularFile, readSmallFile } from "./files.js";
 
 /** Limits as the Hub source has them: a config is a few KB, an index of 163 shards ~15 MB. */
@@ -57,23 +58,32 @@ async function loadDirectory(dir: string): Promise<Checkpoint> {
 async function loadSharded(dir: string, indexPath: string, index: ShardIndex): Promise<Checkpoint> {
   const limit = pLimit(LOCAL_CONCURRENCY);
   const budget = new HeaderBudget();
-  const files: CheckpointFile[] = await Promise.all(
-    index.shards.map((shard) =>
-      limit(async () => {
-        const path = join(dir, shard);
-        try {
-          await stat(path);
-        } catch {
-          throw new InputError(`${indexPath}: shard ${shard} is missing`);
-        }
-        return readLocalHeader(path, shard, budget);
-      }),
-    ),
-  );
-  return assembleCheckpoint(dir, files, await readConfig(dir), index, indexPath);
+  // As from the Hub: many shards are parsed in a worker, and their names registered as they come.
+  const parser = index.shards.length >= WORKER_SHARDS ? workerParser() : inlineParser;
+  const registry = new NameRegistry();
+  try {
+    const files: CheckpointFile[] = await Promise.all(
+      index.shards.map((shard) =>
+        limit(async () => {
+          const path = join(dir, shard);
+          try {
+            await stat(path);
+          } catch {
+            throw new InputError(`${indexPath}: shard ${shard} is missing`);
+          }
+          const file = await readLocalHeader(path, shard, budget, parser);
+          registry.register(file.header);
+          return file;
+        }),
+      ),
+    );
+    return assembleCheckpoint(dir, files, await readConfig(dir), index, indexPath, registry);
+  } finally {
+    parser.close();
+  }
 }
 
-async function readLocalHeader(path: string, name: string, budget?: HeaderBudget): Promise<CheckpointFile> {
+async function readLocalHeader(path: string, name: string, budget?: HeaderBudget, parser: HeaderParser = inlineParser): Promise<CheckpointFile> {
   const { handle, size } = await openRegularFile(path);
   try {
     const source: ByteSource = {
@@ -87,7 +97,7 @@ async function readLocalHeader(path: string, name: string, budget?: HeaderBudget
         return buffer.subarray(0, bytesRead);
       },
     };
-    const header = await readHeader(source, undefined, budget);
+    const header = await readHeader(source, undefined, budget, parser);
     const blobs = await readQuantStateBlobs(source, header);
     return { name, header, ...(blobs === undefined ? {} : { blobs }) };
   } finally {

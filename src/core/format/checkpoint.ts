@@ -26,7 +26,49 @@ export interface Checkpoint {
  * index names must be in a shard, no tensor may appear twice. With an index, `files` are its shards in
  * its order.
  */
-export function assembleCheckpoint(source: string, files: CheckpointFile[], config: ModelConfig | null, index?: ShardIndex, indexName = "index"): Checkpoint {
+export function assembleCheckpoint(source: string, files: CheckpointFile[], config: ModelConfig | null, index?: ShardIndex, indexName = "index", registry?: NameRegistry): Checkpoint {
+  // With a registry that met no name twice, the names are known distinct: no second set of them.
+  const seen = registry !== undefined && !registry.repeats && registry.headers === files.length ? undefined : distinctNames(files);
+  if (index !== undefined && !listsHeadersExactly(index, files)) {
+    const held = seen ?? distinctNames(files);
+    // The exact check, by name: each listed tensor held somewhere, none listed twice.
+    const named = new Set<string>();
+    index.forEachTensor((tensor, shard) => {
+      if (!held.has(tensor)) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed in ${shard} but no shard holds it`);
+      // A key twice in one JSON object: JSON.parse would keep one silently; which shard was meant is unknowable.
+      if (named.has(tensor)) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed twice`);
+      named.add(tensor);
+    });
+  }
+  return { source, files, config };
+}
+
+/**
+ * Headers registered as they arrive (a source calls `register` while it waits for the next one):
+ * each gets its names' fingerprint, and every name goes into one set, which notices a name in two
+ * shards. assembleCheckpoint then has neither to do.
+ */
+export class NameRegistry {
+  private readonly seen = new Set<string>();
+  repeats = false;
+  headers = 0;
+
+  register(header: SafetensorsHeader): void {
+    const names = new NamesFingerprint();
+    const tensors = header.tensors;
+    for (let i = 0; i < tensors.length; i++) {
+      const name = tensors[i]!.name;
+      names.add(name);
+      if (this.seen.has(name)) this.repeats = true;
+      else this.seen.add(name);
+    }
+    header.names = names;
+    this.headers += 1;
+  }
+}
+
+/** Every tensor name of the files, refusing one that is in two of them. */
+function distinctNames(files: CheckpointFile[]): Set<string> {
   const seen = new Set<string>();
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!;
@@ -40,17 +82,7 @@ export function assembleCheckpoint(source: string, files: CheckpointFile[], conf
       seen.add(name);
     }
   }
-  if (index !== undefined && !listsHeadersExactly(index, files)) {
-    // The exact check, by name: each listed tensor held somewhere, none listed twice.
-    const named = new Set<string>();
-    index.forEachTensor((tensor, shard) => {
-      if (!seen.has(tensor)) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed in ${shard} but no shard holds it`);
-      // A key twice in one JSON object: JSON.parse would keep one silently; which shard was meant is unknowable.
-      if (named.has(tensor)) throw new InputError(`${indexName}: tensor ${JSON.stringify(tensor)} is listed twice`);
-      named.add(tensor);
-    });
-  }
-  return { source, files, config };
+  return seen;
 }
 
 /**
@@ -62,10 +94,14 @@ function listsHeadersExactly(index: ShardIndex, files: CheckpointFile[]): boolea
   if (files.length !== index.shards.length) return false;
   const fingerprints = index.fingerprints();
   return index.shards.every((shard, i) => {
-    const tensors = files[i]!.header.tensors;
+    const header = files[i]!.header;
+    const tensors = header.tensors;
     if (tensors.length !== index.shardStats.get(shard)!.tensors) return false;
-    const names = new NamesFingerprint();
-    for (let t = 0; t < tensors.length; t++) names.add(tensors[t]!.name);
+    let names = header.names;
+    if (names === undefined) {
+      names = new NamesFingerprint();
+      for (let t = 0; t < tensors.length; t++) names.add(tensors[t]!.name);
+    }
     return names.equals(fingerprints.get(shard)!);
   });
 }

@@ -1,5 +1,6 @@
 import { DTYPE_BITS, isDtype, type Dtype } from "./dtypes.js";
 import { HeaderError } from "../errors.js";
+import type { NamesFingerprint } from "./shard-index.js";
 
 /** One tensor entry of a safetensors header. */
 export interface TensorInfo {
@@ -18,6 +19,8 @@ export interface SafetensorsHeader {
   headerBytes: number;
   /** Length of the data region the offsets describe. */
   dataBytes: number;
+  /** Worked out by whoever parsed the header, when it could do so cheaply: its names' fingerprint. */
+  names?: NamesFingerprint;
 }
 
 /** The 8-byte little-endian length that opens every safetensors file. */

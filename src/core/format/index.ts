@@ -4,8 +4,8 @@
  * what config.json says. Takes bytes and parsed JSON, never paths or URLs.
  * May import: ../errors only. The bottom area: every other area may import it.
  */
-export { assembleCheckpoint, type Checkpoint, type CheckpointFile } from "./checkpoint.js";
-export { checkShardName, parseShardIndex, type ShardIndex, type ShardStats } from "./shard-index.js";
+export { assembleCheckpoint, NameRegistry, type Checkpoint, type CheckpointFile } from "./checkpoint.js";
+export { checkShardName, NamesFingerprint, parseShardIndex, type ShardIndex, type ShardStats } from "./shard-index.js";
 export { readModelConfig, type ModelConfig, type QuantizationConfig } from "./config.js";
 export { bytesOf, DTYPE_BITS, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
 export { parseJsonText } from "./json.js";

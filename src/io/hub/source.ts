@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import { assembleCheckpoint, checkShardName, parseShardIndex, type ShardIndex } from "../../core/format/index.js";
+import { assembleCheckpoint, checkShardName, NameRegistry, parseShardIndex, type ShardIndex } from "../../core/format/index.js";
 import { parseJsonText, readModelConfig } from "../../core/format/index.js";
 import { quantStatesNeeded } from "../../core/storage/index.js";
 import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
@@ -176,6 +176,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const budget = new HeaderBudget(undefined, (name) => firstRead.get(name.slice(`${repo}/${prefix}`.length)));
   // Many shards: their headers are parsed beside this thread, which keeps the HTTP exchanges moving.
   const parser = weightFiles.length >= WORKER_SHARDS ? workerParser() : inlineParser;
+  // Names fingerprinted and checked for repeats as each header arrives, in the gaps between answers.
+  const registry = new NameRegistry();
   // Every read settles before this returns or throws; after the first failure the rest are cancelled.
   const reads = Promise.allSettled(
     weightFiles.map((file) =>
@@ -184,6 +186,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         const path = `${prefix}${file}`;
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
         const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget, parser);
+        registry.register(header);
         parsed.set(file, header);
         // The header's text is kept only for the cache: without one, 163 headers need not be decoded twice.
         if (cache !== undefined) headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
@@ -204,7 +207,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   if (failure !== undefined) throw failure.error;
   const files: CheckpointFile[] = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
   const config = configText === null ? null : readModelConfig(parseJson(configText, `${repo}/${configPath}`));
-  const checkpoint = assembleCheckpoint(sourceName(repo, options.revision, subfolder), files, config, index, `${repo}/${indexPath}`);
+  const checkpoint = assembleCheckpoint(sourceName(repo, options.revision, subfolder), files, config, index, `${repo}/${indexPath}`, registry);
   const blobs = await readQuantStates(checkpoint, (file, start, end) => http.getRange(url(file, sha), start, end, fileCtx(file)).then((r) => r.bytes), limit);
   const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers, ...(blobs === undefined ? {} : { blobs }) };
   await cache?.writeSnapshot(repo, sha, subfolder, snapshot).catch(() => {}); // a read-only cache only costs speed

@@ -41,7 +41,7 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
 export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo): Promise<{ checkpoint: Checkpoint; reader: WeightReader }> {
   // Checked whatever the input kind, so a bad value fails the same way for a file and a Hub id.
   if (raw.revision !== undefined) checkRevision(raw.revision);
-  const concurrency = parseWholeNumber(raw.concurrency ?? "64", "--concurrency", { min: 1, max: 1024 });
+  const concurrency = parseWholeNumber(raw.concurrency ?? "128", "--concurrency", { min: 1, max: 1024 });
   // A day at most: Node's timers take at most 2^31 − 1 ms.
   const timeoutMs = raw.timeout === undefined ? DEFAULT_RETRY.timeoutMs : parseWholeNumber(raw.timeout, "--timeout", { min: 1, max: 86_400 }) * 1000;
   if (raw.local === true && raw.hub === true) throw new UsageError("--local and --hub disagree; use one");

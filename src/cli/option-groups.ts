@@ -77,7 +77,7 @@ export function addSourceOptions(command: Command): Command {
     .option("--token <token>", "Hub token (default: HF_TOKEN, then the token file under HF_HOME)")
     .option("--offline", "use cached headers only, no network")
     .option("--no-cache", "neither read nor write the header cache")
-    .option("--concurrency <n>", "header reads in flight at once", "64")
+    .option("--concurrency <n>", "header reads in flight at once", "128")
     .option("--timeout <seconds>", "per-request timeout", "30")
     .option("--quiet", "no progress bar")
     .option("--verbose", "a line for each retried request")

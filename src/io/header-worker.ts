@@ -16,6 +16,6 @@ port.on("message", ({ id, json, name, size }: ParseRequest) => {
     if (!(error instanceof QauditError)) throw error;
     result = { id, error: error.message };
   }
-  const transfer = "numbers" in result ? [result.numbers.buffer, result.nameLengths.buffer] : [];
+  const transfer = "numbers" in result ? [result.numbers.buffer] : [];
   port.postMessage(result, transfer as ArrayBuffer[]);
 });

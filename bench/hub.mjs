@@ -55,7 +55,7 @@ export async function benchHub({ latencies = [0, 50, 150], shards = 163, perShar
   const model = deepseekLike(shards, perShard);
   const repo = "deepseek-ai/DeepSeek-V3-mock";
   hub.addRepo(repo, { files: model.files });
-  const qaudit = () => loadHubCheckpoint(repo, { revision: "main", subfolder: "", offline: false, concurrency: 32, settings: { endpoint: hub.endpoint }, fetch: globalThis.fetch });
+  const qaudit = () => loadHubCheckpoint(repo, { revision: "main", subfolder: "", offline: false, concurrency: 128, settings: { endpoint: hub.endpoint }, fetch: globalThis.fetch });
   const baseline = () => parseSafetensorsMetadata({ repo, hubUrl: hub.endpoint, computeParametersCount: true });
   const rows = [];
   try {

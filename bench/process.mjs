@@ -25,7 +25,7 @@ function summary(samples) {
   return { ms: median(samples.map((s) => s.ms)), userMs: median(samples.map((s) => s.userMs)), rssMb: Math.max(...samples.map((s) => s.rssMb)), outBytes: samples[0].outBytes };
 }
 
-export async function benchProcess({ latencies = [0, 50, 150], runs = 3, shards = 163, perShard = 1000 } = {}) {
+export async function benchProcess({ latencies = [0, 50, 150], runs = 5, shards = 163, perShard = 1000 } = {}) {
   const hub = await startMockHub({ lifetimeMs: 1_800_000, maxRequests: 10_000_000 });
   const repo = "deepseek-ai/DeepSeek-V3-mock";
   hub.addRepo(repo, { files: deepseekLike(shards, perShard).files });

@@ -98,6 +98,17 @@ describe("header parsing in a worker thread", () => {
         const got = await parser.parse(json, name).catch((error: Error) => ({ error: error.message }));
         expect(got).toEqual(expected);
       }
+      // A header read as a view into a larger buffer that holds other bytes too (a socket's read):
+      // sending it to the worker takes nothing from the rest (moving the whole buffer would detach it).
+      const text = '{"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}';
+      const shared = new ArrayBuffer(4096);
+      const header = Buffer.from(shared, 0, text.length);
+      header.write(text);
+      const neighbour = Buffer.from(shared, 2048, 10);
+      neighbour.write("still here");
+      expect((await parser.parse(header, "small")).tensors).toHaveLength(1);
+      expect(neighbour.toString()).toBe("still here");
+      expect(header.toString()).toBe(text);
     } finally {
       parser.close();
     }

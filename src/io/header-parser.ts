@@ -63,8 +63,10 @@ export function workerParser(): HeaderParser {
       return new Promise<SafetensorsHeader>((resolve, reject) => {
         const id = next++;
         pending.set(id, { resolve, reject, json, name, ...(size === undefined ? {} : { size }) });
-        // A copy of exactly the header's bytes, moved (not copied again) to the worker.
-        const bytes = json.slice();
+        // A copy of exactly the header's bytes in a buffer of its own, moved (not copied again) to the
+        // worker. (Not json.slice(): on a Node Buffer that is a view, and moving its memory away would
+        // take it from whatever else shares it, such as Buffer's pool.)
+        const bytes = new Uint8Array(json);
         worker.postMessage({ id, json: bytes, name, size } satisfies ParseRequest, [bytes.buffer]);
       });
     },

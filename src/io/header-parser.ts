@@ -7,7 +7,6 @@ import { DTYPE_BITS, parseHeader, type Dtype, type SafetensorsHeader, type Tenso
 /** Parses header JSON bytes into a header: in this thread, or in a worker beside it. */
 export interface HeaderParser {
   parse(json: Uint8Array, name: string, size?: number): Promise<SafetensorsHeader>;
-
   /** Ends the worker, if there is one; parses still pending then fail. */
   close(): void;
 }
@@ -65,7 +64,7 @@ export function workerParser(): HeaderParser {
         pending.set(id, { resolve, reject, json, name, ...(size === undefined ? {} : { size }) });
         // A copy of exactly the header's bytes in a buffer of its own, moved (not copied again) to the
         // worker. (Not json.slice(): on a Node Buffer that is a view, and moving its memory away would
-        // take it from whatever else shares it, such as Buffer's pool.)
+        // take it from whatever else shares it, such as the rest of a socket's read.)
         const bytes = new Uint8Array(json);
         worker.postMessage({ id, json: bytes, name, size } satisfies ParseRequest, [bytes.buffer]);
       });

@@ -119,7 +119,9 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   // One wave: the revision lookup, config.json and the shard index at once. The lookup's sha pins
   // everything after it; a file whose X-Repo-Commit differs (a push in between) is read again at the sha.
   // The file reads leave first: @huggingface/hub (and fetch, which it calls) take ~60 ms to load, during
-  // which a large index is already arriving.
+  // which a large index is already arriving. With a snapshot at hand, only the lookup is needed. Each
+  // speculative read settles into a value (its result or its error) at once, so no rejection is ever
+  // left unhandled; whether its error matters is decided against the listing.
   const settle = (promise: Promise<FileResult | null>): Promise<Early> => promise.then((result) => ({ result }), (error: unknown) => ({ error }));
   const speculative = known === undefined ? Promise.all([settle(optional(configPath, MAX_CONFIG_BYTES, options.revision)), settle(optional(indexPath, MAX_INDEX_BYTES, options.revision))]) : undefined;
   const { modelInfo } = await import("@huggingface/hub");
@@ -134,9 +136,6 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
     if (error instanceof QauditError) throw error;
     throw new HubError(`the Hub's answer for ${repo}@${options.revision} is not a model description (${error instanceof SyntaxError ? "not JSON" : "unexpected shape"})`);
   });
-  // With a snapshot at hand, only the lookup is needed. Each speculative read settles into a value
-  // (its result or its error) at once, so no rejection is ever left unhandled; whether its error
-  // matters is decided against the listing.
   const info = await lookup.catch(async (error: unknown) => {
     await speculative;
     throw error;

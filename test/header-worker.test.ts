@@ -2,7 +2,7 @@
 // only from the compiled bundle (the CLI as users run it); in-process runs parse in the same thread.
 // Both must give the same report, and the same refusal, byte for byte.
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -112,6 +112,10 @@ describe("header parsing in a worker thread", () => {
     } finally {
       parser.close();
     }
+  });
+
+  it("the bundle the CLI runs carries the worker's script beside its chunks (else parsing silently stays on one thread)", () => {
+    expect(existsSync(join(process.cwd(), "dist/bundle/header-worker.js"))).toBe(true);
   });
 
   it(`a ${SHARDS}-shard model: the CLI (worker) and an in-process run (same thread) print the same JSON`, async () => {

@@ -12,7 +12,12 @@ export interface HeaderParser {
 }
 
 /** From this many shards on, a worker parses the headers (starting one costs ~20 ms, out of the way). */
-export const WORKER_SHARDS = 8;
+const WORKER_SHARDS = 8;
+
+/** The parser for a model of `shards` header files: a worker for many, this thread for few. */
+export function parserFor(shards: number): HeaderParser {
+  return shards >= WORKER_SHARDS ? workerParser() : inlineParser;
+}
 
 export const inlineParser: HeaderParser = {
   parse: (json, name, size) => Promise.resolve(parseHeader(json, name, size)),

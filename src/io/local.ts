@@ -4,7 +4,7 @@ import pLimit from "p-limit";
 import { InputError } from "../core/errors.js";
 import { assembleCheckpoint, NameRegistry, MAX_HEADER_BYTES, MODEL_FILES, parseHeader, parseJsonText, parseShardIndex, planWeightFiles, readModelConfig, type Checkpoint, type CheckpointFile, type ModelConfig, type ShardIndex } from "../core/format/index.js";
 import { HeaderBudget, readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
-import { inlineParser, WORKER_SHARDS, workerParser, type HeaderParser } from "./header-parser.js";
+import { inlineParser, parserFor, type HeaderParser } from "./header-parser.js";
 import { openRegularFile, readSmallFile } from "./files.js";
 
 /** Limits as the Hub source has them: a config is a few KB, an index of 163 shards ~15 MB. */
@@ -59,7 +59,7 @@ async function loadSharded(dir: string, indexPath: string, index: ShardIndex): P
   const limit = pLimit(LOCAL_CONCURRENCY);
   const budget = new HeaderBudget();
   // As from the Hub: many shards are parsed in a worker, and their names registered as they come.
-  const parser = index.shards.length >= WORKER_SHARDS ? workerParser() : inlineParser;
+  const parser = parserFor(index.shards.length);
   const registry = new NameRegistry();
   try {
     const files: CheckpointFile[] = await Promise.all(

@@ -1,29 +1,29 @@
-// A strict JSON reader over a string, for the large files whose JSON.parse costs too much heap: the
-// shard index (every tensor named once) and safetensors headers. Anything JSON.parse refuses is refused.
+// A strict JSON reader over a string, for a file whose JSON.parse costs too much heap: the shard
+// index, which names every tensor once. Anything JSON.parse refuses is refused.
 
 // Character codes.
 export const QUOTE = 34;
-export const BACKSLASH = 92;
-export const COLON = 58;
-export const COMMA = 44;
+const BACKSLASH = 92;
+const COLON = 58;
+const COMMA = 44;
 export const OPEN_OBJECT = 123;
-export const CLOSE_OBJECT = 125;
-export const OPEN_ARRAY = 91;
-export const CLOSE_ARRAY = 93;
-export const MINUS = 45;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const MINUS = 45;
 /** Characters a JSON string holds as they are: anything but a quote, a backslash or a control character. */
 const PLAIN = /[^"\\\u0000-\u001f]*/y;
 
 /** Reads JSON at a cursor; `fail` raises the caller's error for a syntax error at a character position. */
 export class JsonScanner {
-  pos = 0;
+  private pos = 0;
 
   constructor(
     readonly text: string,
     private readonly failAt: (at: number) => never,
   ) {}
 
-  fail(): never {
+  private fail(): never {
     return this.failAt(Math.min(this.pos, this.text.length));
   }
 
@@ -42,7 +42,7 @@ export class JsonScanner {
     this.pos = p;
   }
 
-  expect(code: number): void {
+  private expect(code: number): void {
     if (this.text.charCodeAt(this.pos) !== code) this.fail();
     this.pos++;
   }
@@ -223,7 +223,7 @@ export class JsonScanner {
   }
 }
 
-export function isDigit(c: number): boolean {
+function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 

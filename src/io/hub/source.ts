@@ -11,7 +11,7 @@ import { HeaderBudget, MAX_BLOB_BYTES, MAX_TOTAL_BLOB_BYTES, readHeader, type By
 import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { checkRevision, isRepoId } from "./repo-id.js";
-import { inlineParser, WORKER_SHARDS, workerParser } from "../header-parser.js";
+import { parserFor } from "../header-parser.js";
 import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
 import type { HubSettings } from "./settings.js";
 
@@ -174,7 +174,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const firstRead = firstReadSizes(index);
   const budget = new HeaderBudget(undefined, (name) => firstRead.get(name.slice(`${repo}/${prefix}`.length)));
   // Many shards: their headers are parsed beside this thread, which keeps the HTTP exchanges moving.
-  const parser = weightFiles.length >= WORKER_SHARDS ? workerParser() : inlineParser;
+  const parser = parserFor(weightFiles.length);
   // Names fingerprinted and checked for repeats as each header arrives, in the gaps between answers.
   const registry = new NameRegistry();
   // Every read settles before this returns or throws; after the first failure the rest are cancelled.

@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
+    globalSetup: ["./test/scratch.ts"],
     reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

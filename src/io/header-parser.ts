@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../core/errors.js";
-import { DTYPE_BITS, parseHeader, type Dtype, type SafetensorsHeader, type TensorInfo } from "../core/format/index.js";
+import { DTYPE_BITS, parseHeader, shapeOf, type Dtype, type SafetensorsHeader, type TensorInfo } from "../core/format/index.js";
 
 /** Parses header JSON bytes into a header: in this thread, or in a worker beside it. */
 export interface HeaderParser {
@@ -140,9 +140,8 @@ export function unpackHeader(packed: PackedHeader): SafetensorsHeader {
     const elements = numbers[at++]!;
     const begin = numbers[at++]!;
     const end = numbers[at++]!;
-    const shape = new Array<number>(rank);
-    for (let d = 0; d < rank; d++) shape[d] = numbers[at++]!;
-    tensors[i] = { name, dtype, shape, dataOffsets: [begin, end], elements };
+    tensors[i] = { name, dtype, shape: shapeOf(numbers, at, rank), dataOffsets: [begin, end], elements };
+    at += rank;
   }
   // Metadata crossed the thread boundary as a plain object: back to one without a prototype.
   const metadata = packed.metadata === null ? null : Object.assign(Object.create(null) as Record<string, string>, packed.metadata);

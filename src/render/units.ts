@@ -31,6 +31,6 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-export function formatShape(shape: number[]): string {
+export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }

@@ -1,3 +1,4 @@
+import { shapeOf } from "./shapes.js";
 import { DTYPE_BITS, isDtype, type Dtype } from "./dtypes.js";
 import { HeaderError } from "../errors.js";
 import type { NamesFingerprint } from "./shard-index.js";
@@ -6,7 +7,7 @@ import type { NamesFingerprint } from "./shard-index.js";
 export interface TensorInfo {
   name: string;
   dtype: Dtype;
-  shape: number[];
+  shape: readonly number[];
   dataOffsets: [number, number];
   /** numel: the product of the shape (1 for a scalar). */
   elements: number;
@@ -145,7 +146,7 @@ function parseEntry(name: string, entry: unknown, file: string): TensorInfo {
     );
   }
   // The parsed [begin, end] array itself: checked above to be exactly two offsets.
-  return { name, dtype, shape: shape as number[], dataOffsets: offsets as [number, number], elements };
+  return { name, dtype, shape: shapeOf(shape as number[], 0, shape.length), dataOffsets: offsets as [number, number], elements };
 }
 
 function expectedBytes(elements: number, dtype: Dtype, file: string, name: string): number {

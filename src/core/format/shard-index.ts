@@ -81,6 +81,12 @@ export function parseShardIndex(text: string, file: string): ShardIndex {
   };
 }
 
+/**
+ * A copy of a string cut from the index text that does not keep that text alive: V8 makes a slice of a
+ * long string point into it, so one shard name kept in the checkpoint would hold all 15 MB.
+ */
+const detached = (slice: string): string => JSON.parse(JSON.stringify(slice)) as string;
+
 /** A shard name must stay inside the model's folder: relative, no `..`, no backslashes or drive letters. */
 export function checkShardName(shard: string, file: string): void {
   const bad =
@@ -151,7 +157,7 @@ function scanIndex(text: string, file: string, visiting?: { visit: (tensor: stri
               problem ??= (error as Error).message;
             }
             entry = { tensors: 0, nameBytes: 0 };
-            current.set(shard, entry);
+            current.set(detached(shard), entry);
           }
           last = shard;
         }

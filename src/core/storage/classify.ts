@@ -132,6 +132,6 @@ function lastPart(module: string): string {
   return module.slice(module.lastIndexOf(".") + 1);
 }
 
-function sameShape(a: number[], b: number[]): boolean {
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((dim, i) => dim === b[i]);
 }

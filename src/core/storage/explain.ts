@@ -4,7 +4,7 @@ import type { TensorKind } from "./classify.js";
 
 /** A count with thousands separators, as Python's `{:,}` prints it (PEFT's line, the explanations). */
 export const count = (n: number): string => n.toLocaleString("en-US");
-const shape = (dims: number[]): string => `[${dims.join(", ")}]`;
+const shape = (dims: readonly number[]): string => `[${dims.join(", ")}]`;
 
 const KIND_WORDS: Record<TensorKind, string> = {
   linear: "unquantized linears",

@@ -22,7 +22,7 @@ export interface PackedWeight {
   packed: TensorInfo;
   statistics: TensorInfo[];
   /** The weight as it was before packing, `[out, in]`; null when the header cannot tell. */
-  logicalShape: number[] | null;
+  logicalShape: readonly number[] | null;
   logicalElements: number;
   /** After transformers loads the checkpoint as it is: what it adds to sum(p.numel()). */
   storedElements: number;
@@ -154,7 +154,7 @@ function packedWeight(
   owner: Located,
   module: string,
   statistics: TensorInfo[],
-  logicalShape: number[] | null,
+  logicalShape: readonly number[] | null,
   logicalElements: number,
   loaded: Pick<PackedWeight, "storedElements" | "parameterBytes" | "quantStateBytes">,
 ): PackedWeight {

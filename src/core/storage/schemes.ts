@@ -35,7 +35,7 @@ export type QuantStorage = keyof typeof QUANT_STORAGE;
 
 /** How one weight is held after a quantized load: the parameter and its quantization state. */
 export interface QuantizedLayout {
-  storedShape: number[];
+  storedShape: readonly number[];
   storedDtype: string;
   storedElements: number;
   parameterBytes: number;

@@ -171,7 +171,7 @@ function simulateTensor(entry: ClassifiedTensor, options: SimulationOptions, loa
 function tensorReport(
   entry: ClassifiedTensor,
   quantized: boolean,
-  storedShape: number[],
+  storedShape: readonly number[],
   storedDtype: string,
   logicalElements: number,
   storedElements: number,

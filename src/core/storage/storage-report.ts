@@ -7,9 +7,9 @@ export interface TensorReport {
   name: string;
   kind: TensorKind;
   quantized: boolean;
-  originalShape: number[];
+  originalShape: readonly number[];
   originalDtype: Dtype;
-  storedShape: number[];
+  storedShape: readonly number[];
   /** PyTorch dtype name of the loaded tensor: uint8, int8, float16, bfloat16, float32, … */
   storedDtype: string;
   logicalElements: number;
@@ -24,7 +24,7 @@ export interface TensorReport {
   file: string;
   /** Checkpoints saved already quantized: the packing found, the weight before packing, its statistics tensors. */
   format?: QuantFormat;
-  logicalShape?: number[] | null;
+  logicalShape?: readonly number[] | null;
   statistics?: string[];
   statisticsBytes?: number;
 }

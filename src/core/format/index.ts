@@ -10,5 +10,5 @@ export { readModelConfig, type ModelConfig, type QuantizationConfig } from "./co
 export { bytesOf, DTYPE_BITS, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
 export { parseJsonText } from "./json.js";
 export { LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, parseHeader, parseHeaderLength, type SafetensorsHeader, type TensorInfo } from "./header.js";
-export { shapeOf } from "./shapes.js";
+export { matrixShape, shapeOf } from "./shapes.js";
 export { MODEL_FILES, planWeightFiles, type WeightPlan } from "./weight-files.js";

@@ -27,3 +27,12 @@ export function shapeOf(dims: ArrayLike<number>, from: number, rank: number): re
   cache[slot] = shape;
   return shape;
 }
+
+const pair = [0, 0];
+
+/** The shared array `[rows, cols]`, with no array made when it is already there. */
+export function matrixShape(rows: number, cols: number): readonly number[] {
+  pair[0] = rows;
+  pair[1] = cols;
+  return shapeOf(pair, 0, 2);
+}

@@ -71,25 +71,37 @@ type Layout = "bnb-8bit" | "fp8" | "gptq-awq" | "compressed-tensors" | "mxfp4";
  */
 class StatTable {
   private readonly groups = new Map<string, number>();
-  private readonly first: number[] = [];
-  private readonly last: number[] = [];
-  private readonly claimed: boolean[] = [];
+  private groupCount = 0;
+  private statCount = 0;
+  // Sized once for every tensor of the checkpoint (statistics and owners are at most that many):
+  // arrays grown one push at a time would leave a trail of copies for the collector.
+  private readonly first: Int32Array;
+  private readonly last: Int32Array;
+  private readonly claimed: Uint8Array;
   private readonly owners: string[] = [];
   private readonly tensors: TensorInfo[] = [];
-  private readonly ordinals: number[] = [];
-  private readonly next: number[] = [];
+  private readonly ordinals: Int32Array;
+  private readonly next: Int32Array;
+
+  constructor(capacity: number) {
+    this.first = new Int32Array(capacity);
+    this.last = new Int32Array(capacity);
+    this.claimed = new Uint8Array(capacity);
+    this.ordinals = new Int32Array(capacity);
+    this.next = new Int32Array(capacity);
+  }
 
   add(owner: string, tensor: TensorInfo, ordinal: number): void {
-    const stat = this.tensors.length;
+    const stat = this.statCount++;
     this.tensors.push(tensor);
-    this.ordinals.push(ordinal);
-    this.next.push(-1);
+    this.ordinals[stat] = ordinal;
+    this.next[stat] = -1;
     const group = this.groups.get(owner);
     if (group === undefined) {
-      this.groups.set(owner, this.first.length);
-      this.first.push(stat);
-      this.last.push(stat);
-      this.claimed.push(false);
+      const created = this.groupCount++;
+      this.groups.set(owner, created);
+      this.first[created] = stat;
+      this.last[created] = stat;
       this.owners.push(owner);
     } else {
       this.next[this.last[group]!] = stat;
@@ -104,14 +116,14 @@ class StatTable {
   /** The owner's statistics, unless a weight has taken them already. */
   unclaimed(owner: string): TensorInfo[] | undefined {
     const group = this.groups.get(owner);
-    return group === undefined || this.claimed[group] === true ? undefined : this.list(group);
+    return group === undefined || this.claimed[group] === 1 ? undefined : this.list(group);
   }
 
   /** Takes the owner's statistics (sorted by name), flagging them folded; [] when none are left. */
   take(owner: string, folded: Uint8Array): TensorInfo[] {
     const group = this.groups.get(owner);
-    if (group === undefined || this.claimed[group] === true) return [];
-    this.claimed[group] = true;
+    if (group === undefined || this.claimed[group] === 1) return [];
+    this.claimed[group] = 1;
     for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) folded[this.ordinals[stat]!] = 1;
     const stats = this.list(group);
     if (stats.length > 1) stats.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -120,12 +132,16 @@ class StatTable {
 
   /** Groups no weight took, with their owners. */
   *leftovers(): Generator<[string, TensorInfo[]]> {
-    for (let group = 0; group < this.first.length; group++) if (!this.claimed[group]!) yield [this.owners[group]!, this.list(group)];
+    for (let group = 0; group < this.groupCount; group++) if (this.claimed[group] === 0) yield [this.owners[group]!, this.list(group)];
   }
 
+  /** Exactly as long as the group (an array grown by push reserves room for 17: 80,000 of them add up). */
   private list(group: number): TensorInfo[] {
-    const out: TensorInfo[] = [];
-    for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) out.push(this.tensors[stat]!);
+    let count = 0;
+    for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) count += 1;
+    const out = new Array<TensorInfo>(count);
+    count = 0;
+    for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) out[count++] = this.tensors[stat]!;
     return out;
   }
 }
@@ -153,7 +169,7 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   // Statistics indexed by their owner (the weight for bitsandbytes 4-bit, else the module), so each
   // packed weight finds its own with one look-up. Every tensor has an ordinal (its place across the
   // files); statistics and folded tensors are flagged by it: no set of 100,000 names.
-  const stats = new StatTable();
+  const stats = new StatTable(total);
   const isStat = new Uint8Array(total);
   let ordinal = 0;
   let weightOwned = false;

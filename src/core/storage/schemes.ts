@@ -1,4 +1,4 @@
-import { bytesOf, DTYPE_BITS, TORCH_DTYPES, TORCH_NAME, type Dtype } from "../format/index.js";
+import { bytesOf, DTYPE_BITS, matrixShape, TORCH_DTYPES, TORCH_NAME, type Dtype } from "../format/index.js";
 import type { TorchDtype } from "../format/index.js";
 
 export const SCHEME_NAMES = ["fp32", "fp16", "bf16", "int8", "fp4", "nf4"] as const;
@@ -77,7 +77,7 @@ export function quantizedLayout(
 ): QuantizedLayout {
   if (scheme === "int8") {
     return {
-      storedShape: [out, n / out],
+      storedShape: matrixShape(out, n / out),
       storedDtype: TORCH_NAME.I8,
       storedElements: n,
       parameterBytes: n,
@@ -88,7 +88,7 @@ export function quantizedLayout(
   const itemsize = DTYPE_BITS[storage] / 8;
   const elements = Math.floor((n + 1) / (2 * itemsize));
   return {
-    storedShape: [elements, 1],
+    storedShape: matrixShape(elements, 1),
     storedDtype: TORCH_NAME[storage],
     storedElements: elements,
     parameterBytes: bytesOf(elements, storage),

@@ -25,17 +25,9 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 
 const code = await main(process.argv, {
   stdout: (text) => void (stdoutClosed || process.stdout.write(text)),
-  stdoutAsync: (text) =>
-    new Promise<void>((resolve) => {
-      if (stdoutClosed || process.stdout.write(text)) return resolve();
-      const done = (): void => {
-        process.stdout.off("drain", done);
-        process.stdout.off("close", done);
-        process.stdout.off("error", done);
-        resolve();
-      };
-      process.stdout.on("drain", done).on("close", done).on("error", done);
-    }),
+  // Resolves when the write has finished (its callback), not merely when it was queued: the caller
+  // fills the same buffer again next. A closed pipe takes nothing and holds nothing.
+  stdoutAsync: (bytes) => new Promise<void>((resolve) => (stdoutClosed ? resolve() : void process.stdout.write(bytes, () => resolve()))),
   stderr: (text) => void process.stderr.write(text),
   env: process.env,
   // no-color.org: NO_COLOR set and non-empty turns colour off, whatever FORCE_COLOR says.

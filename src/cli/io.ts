@@ -1,8 +1,8 @@
 /** Everything the CLI touches of its process, injectable for tests. */
 export interface CliIo {
   stdout: (text: string) => void;
-  /** Writes and resolves once the stream can take more (back-pressure); absent: `stdout`. */
-  stdoutAsync?: (piece: string | Uint8Array) => Promise<void>;
+  /** Writes and resolves once the bytes are written (the caller reuses their memory then); absent: `stdout`. */
+  stdoutAsync?: (bytes: Uint8Array) => Promise<void>;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
   /** Colour on stdout (a TTY and NO_COLOR unset). */

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bfloat16BitsOf, halfBitsOf, toBfloat16, toHalf } from "../src/core/numerics/casts.js";
+import { bfloat16BitsOf, halfBitsOf, roundHalfEven, toBfloat16, toHalf } from "../src/core/numerics/casts.js";
 import { countBelow, fp4Table, nf4Table, dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
 import { decodeValues, halfTable } from "../src/core/numerics/decode.js";
 import { emptySums, errorFigures, type ErrorSums } from "../src/core/numerics/metrics.js";
@@ -236,6 +236,93 @@ describe("properties", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("the fast loops equal the rules written plainly (no branch-free tricks)", () => {
+  // Weights' signs and low bits are random: the hot loops avoid branches on them (Math.abs, selects,
+  // rounding by adding 1.5·2^52). These references spell the same rules out one value at a time.
+  const plainAbsmax = (x: Float32Array): { absmax: number[]; bad: number[] } => {
+    const absmax: number[] = [];
+    const bad: number[] = [];
+    for (let start = 0; start < x.length; start += 64) {
+      const block = [...x.subarray(start, start + 64)];
+      const finite = block.filter((v) => !Number.isNaN(v)).map(Math.abs);
+      const max = finite.length === 0 ? 0 : Math.max(...finite);
+      absmax.push(max);
+      bad.push(block.some((v) => !Number.isFinite(v)) ? 1 : 0);
+    }
+    return { absmax, bad };
+  };
+  const plainInt8 = (x: Float32Array, row: number): ErrorSums => {
+    const sums = emptySums();
+    for (let start = 0; start + row <= x.length; start += row) {
+      const v = [...x.subarray(start, start + row)];
+      const h = v.map(toHalf);
+      if (h.some((value) => !Number.isFinite(value))) {
+        for (let i = 0; i < row; i++) {
+          if (!Number.isFinite(v[i]!)) sums.nonFinite += 1;
+          else if (!Number.isFinite(h[i]!)) sums.overflow += 1;
+        }
+        continue;
+      }
+      const scb = Math.max(...h.map(Math.abs));
+      const scale = f(127 / scb);
+      // Sums per row, then added to the tensor's (the order the fast loop adds in, to the last bit).
+      const rowSums = emptySums();
+      for (let i = 0; i < row; i++) {
+        const product = f(h[i]! * scale);
+        const q = Number.isNaN(product) ? 0 : roundHalfEven(product);
+        const e = f(f(q * scb) * f(1 / 127)) - v[i]!;
+        rowSums.sumSquares += v[i]! * v[i]!;
+        rowSums.sumSquaredError += e * e;
+        rowSums.sumAbsError += Math.abs(e);
+        sums.maxAbsError = Math.max(sums.maxAbsError, Math.abs(e));
+      }
+      sums.elements += row;
+      sums.sumSquares += rowSums.sumSquares;
+      sums.sumSquaredError += rowSums.sumSquaredError;
+      sums.sumAbsError += rowSums.sumAbsError;
+    }
+    return sums;
+  };
+  // Ordinary values, exact halves (ties once scaled), zeros of both signs, and now and then NaN or ±inf.
+  const value = fc.oneof(
+    { weight: 10, arbitrary: fc.float({ noNaN: true, noDefaultInfinity: true, min: -70_000, max: 70_000 }) },
+    { weight: 3, arbitrary: fc.integer({ min: -254, max: 254 }).map((k) => k / 2) },
+    { weight: 2, arbitrary: fc.constantFrom(0, -0) },
+    { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, -Infinity) },
+  );
+  const values = fc.array(value, { minLength: 1, maxLength: 300 }).map((v) => Float32Array.from(v));
+  it("blockAbsmax: NaN skipped, a block with NaN or ±inf flagged", () => {
+    fc.assert(
+      fc.property(values, (x) => {
+        const { absmax, bad } = blockAbsmax(x);
+        const plain = plainAbsmax(x);
+        expect([...absmax]).toEqual(plain.absmax.map(f));
+        expect([...bad]).toEqual(plain.bad);
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it("measureInt8: fp16 first, row absmax, round half to even, rows with inf or NaN left out and counted", () => {
+    fc.assert(
+      fc.property(values, fc.constantFrom(1, 7, 64), (x, row) => {
+        const sums = emptySums();
+        measureInt8(x, row, sums);
+        expect(sums).toEqual(plainInt8(x, row));
+      }),
+      { numRuns: 500 },
+    );
+    // SCB 127 makes the scale exactly 1: each value's fp16 is its product. 2.5005 and 3.5005 become
+    // the fp16 ties 2.5 and 3.5 (→ 2 and 4, either sign), and the error tells which way a tie went:
+    // 2.5005 restored as 2 is off by 0.5005, as 3 (ties up) by 0.4995; 3.5005 → 4 either way.
+    const ties = Float32Array.of(127, 2.5005, 3.5005, -2.5005, -3.5005, 2.5005);
+    for (const row of [3, 6]) {
+      const sums = emptySums();
+      measureInt8(ties, row, sums);
+      expect(sums).toEqual(plainInt8(ties, row));
+    }
   });
 });
 

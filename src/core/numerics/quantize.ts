@@ -1,4 +1,4 @@
-import { bfloat16BitsOf, halfBitsOf, roundHalfEvenSigned, toBfloat16, toHalf } from "./casts.js";
+import { bfloat16BitsOf, halfBitsOf, toBfloat16, toHalf } from "./casts.js";
 import { FP4_CODE, FP4_RANK_BITS, fp4Table, NF4_CODE, nf4Table, nearestDynamicIndex, signedDynamicMap, type BucketTable } from "./codebooks.js";
 import { halfTable, type DecodableDtype } from "./decode.js";
 import type { ErrorSums } from "./metrics.js";
@@ -27,22 +27,29 @@ function castTo(dtype: DecodableDtype): (v: number) => number {
   return dtype === "F16" ? toHalf : dtype === "BF16" ? toBfloat16 : (v) => v;
 }
 
-/** Per-block absmax (fp32; NaN skipped as CUDA's fmaxf does) and whether the block holds a non-finite value. */
+/**
+ * Per-block absmax (fp32; NaN skipped as CUDA's fmaxf does) and whether the block holds a non-finite
+ * value. The hot loops here avoid branches on the data: real weights' signs are random, and a branch
+ * on them is mispredicted half the time (measured: 3–5× slower than `Math.abs` and a select).
+ */
 export function blockAbsmax(x: Float32Array): { absmax: Float32Array; bad: Uint8Array } {
   const blocks = Math.ceil(x.length / BLOCK);
   const absmax = new Float32Array(blocks);
   const bad = new Uint8Array(blocks);
   for (let b = 0; b < blocks; b++) {
+    const start = b * BLOCK;
+    const end = Math.min(x.length, start + BLOCK);
     let max = 0;
-    let finite = true;
-    const end = Math.min(x.length, (b + 1) * BLOCK);
-    for (let i = b * BLOCK; i < end; i++) {
-      const v = x[i]!;
-      const a = v < 0 ? -v : v;
-      if (a > max) max = a;
-      else if (!(a <= max)) finite = false; // NaN fails every comparison
-    }
-    if (max === Infinity || !finite) bad[b] = 1;
+    for (let i = start; i < end; i++) max = Math.max(max, Math.abs(x[i]!));
+    if (max !== max) {
+      // Math.max keeps a NaN: this block holds one. Its absmax skips NaN, as fmaxf does.
+      bad[b] = 1;
+      max = 0;
+      for (let i = start; i < end; i++) {
+        const a = Math.abs(x[i]!);
+        if (a > max) max = a;
+      }
+    } else if (max === Infinity) bad[b] = 1;
     absmax[b] = max;
   }
   return { absmax, bad };
@@ -106,18 +113,18 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
       const v = x[i]!;
       const s = f(v * inv);
       // The nibble: thresholds counted by table (NF4 on s; FP4 on |s| with the sign bit for s < 0).
-      const m = nf4 ? s : s < 0 ? -s : s;
+      const m = nf4 ? s : Math.abs(s);
       let k = ((m - low) * bucketScale) | 0;
       if (k < 0) k = 0;
       else if (k > 4095) k = 4095;
       const count = base[k]! + (m > first[k]! ? 1 : 0) + (m > second[k]! ? 1 : 0);
       const nibble = nf4 ? count : (s < 0 ? 8 : 0) | FP4_RANK_BITS[count]!;
       const e = restoredOf[nibble]! - v;
-      const ae = e < 0 ? -e : e;
+      const ae = Math.abs(e);
       sx2 += v * v;
       se2 += e * e;
       sae += ae;
-      if (ae > max) max = ae;
+      max = ae > max ? ae : max;
     }
     n += end - start;
   }
@@ -125,6 +132,7 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
 }
 
 // fl(1/127) as bitsandbytes multiplies by it when dequantizing LLM.int8 weights.
+const ROUNDER = 6_755_399_441_055_744; // 1.5 · 2^52
 const INV_127 = f(7.874015718698502e-3);
 
 /** LLM.int8 (§4): fp16 cast, row-wise absmax (SCB), round half to even, x̂ = fl(fl(q·SCB)·fl(1/127)). */
@@ -139,10 +147,9 @@ export function measureInt8(x: Float32Array, rowLength: number, sums: ErrorSums)
     for (let i = 0; i < rowLength; i++) {
       const half = table[halfBitsOf(bits[start + i]!)]!;
       h[i] = half;
-      const a = half < 0 ? -half : half;
-      if (a > scb) scb = a;
-      else if (!(a <= scb)) excluded = true; // NaN
-      if (a === Infinity) excluded = true;
+      const a = Math.abs(half);
+      scb = a > scb ? a : scb; // NaN fails the comparison
+      excluded = excluded || a !== a || a === Infinity;
     }
     if (excluded) {
       // A row with an overflow dequantizes to NaN in bitsandbytes: excluded from the metrics, counted.
@@ -159,14 +166,17 @@ export function measureInt8(x: Float32Array, rowLength: number, sums: ErrorSums)
     let sae = 0;
     for (let i = 0; i < rowLength; i++) {
       const product = f(h[i]! * scale);
-      const q = product !== product ? 0 : roundHalfEvenSigned(product);
+      // Round half to even by the hardware: adding and taking away 1.5·2^52 leaves the nearest
+      // integer, ties to even (|product| ≤ 127 here). Only a zero's sign can differ from
+      // roundHalfEven, and no sum below sees it.
+      const q = product !== product ? 0 : product + ROUNDER - ROUNDER;
       const v = x[start + i]!;
       const e = f(f(q * scb) * INV_127) - v;
-      const ae = e < 0 ? -e : e;
+      const ae = Math.abs(e);
       sx2 += v * v;
       se2 += e * e;
       sae += ae;
-      if (ae > max) max = ae;
+      max = ae > max ? ae : max;
     }
     addRun(sums, rowLength, sx2, se2, sae, max);
   }
@@ -201,12 +211,12 @@ export function measureCast(x: Float32Array, target: "fp16" | "bf16", sums: Erro
     }
     if (restored === 0 && v !== 0) sums.underflow += 1;
     const e = restored - v;
-    const ae = e < 0 ? -e : e;
+    const ae = Math.abs(e);
     n += 1;
     sx2 += v * v;
     se2 += e * e;
     sae += ae;
-    if (ae > max) max = ae;
+    max = ae > max ? ae : max;
   }
   addRun(sums, n, sx2, se2, sae, max);
 }

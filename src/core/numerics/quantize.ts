@@ -94,6 +94,7 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
   const { low, scale: bucketScale, base, first, second } = table;
   const cast = castTo(dtype);
   const restoredOf = new Float64Array(16);
+  const xBits = new Uint32Array(x.buffer, x.byteOffset, x.length);
   let n = 0;
   let sx2 = 0;
   let se2 = 0;
@@ -118,7 +119,9 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
       if (k < 0) k = 0;
       else if (k > 4095) k = 4095;
       const count = base[k]! + (m > first[k]! ? 1 : 0) + (m > second[k]! ? 1 : 0);
-      const nibble = nf4 ? count : (s < 0 ? 8 : 0) | FP4_RANK_BITS[count]!;
+      // FP4's sign bit, from x's own bits rather than a branch on s < 0 (random in real weights). They
+      // differ only for a zero (s = -0 or v = -0), whose x̂ is then -0 instead of +0: same error.
+      const nibble = nf4 ? count : ((xBits[i]! >>> 31) << 3) | FP4_RANK_BITS[count]!;
       const e = restoredOf[nibble]! - v;
       const ae = Math.abs(e);
       sx2 += v * v;

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { readAttentionLayout } from "../src/core/budget/attention-layout.js";
 import { trainingActivations } from "../src/core/budget/estimates.js";
 import { computeFit, type FitOptions } from "../src/core/budget/fit.js";
-import { findGpu } from "../src/core/budget/gpus.js";
+import { findGpu, GPUS } from "../src/core/budget/gpus.js";
 import type { Totals } from "../src/core/storage/index.js";
 import { runMain } from "./run-main.js";
 
@@ -180,5 +180,21 @@ describe("qaudit fit (CLI)", () => {
     const r = await runMain(["fit", dir]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/fit needs config\.json/);
+  });
+});
+
+describe("the GPU catalogue", () => {
+  it("every entry whose source quotes PyTorch's 'total capacity of X GiB' stores exactly X GiB", () => {
+    let quoted = 0;
+    for (const gpu of GPUS) {
+      expect(gpu.source.length).toBeGreaterThan(0);
+      const match = /total capacity of (\d+\.\d+) GiB|\((\d+\.\d+) GiB total capacity\)|'(\d+\.\d+) GiB total capacity'/.exec(gpu.source);
+      if (match === null) continue;
+      quoted += 1;
+      const gib = Number(match[1] ?? match[2] ?? match[3]);
+      expect(gpu.bytes, gpu.name).toBe(Math.round(gib * 2 ** 30));
+    }
+    // T4, A100-80GB, A100-40GB, V100-32GB, RTX-4090, RTX-5090, L40S, L4 (and the reports on H100, A10G, RTX-3090).
+    expect(quoted).toBeGreaterThanOrEqual(8);
   });
 });

@@ -7,7 +7,7 @@ import { bfloat16BitsOf, halfBitsOf, roundHalfEven, toBfloat16, toHalf } from ".
 import { countBelow, fp4Table, nf4Table, dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
 import { decodeValues, halfTable } from "../src/core/numerics/decode.js";
 import { emptySums, errorFigures, type ErrorSums } from "../src/core/numerics/metrics.js";
-import { absmaxOffset, blockAbsmax, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "../src/core/numerics/quantize.js";
+import { absmaxOffset, blockAbsmax, decodeBlocks, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "../src/core/numerics/quantize.js";
 import { gaussian } from "./values.js";
 
 const f = Math.fround;
@@ -301,6 +301,24 @@ describe("the fast loops equal the rules written plainly (no branch-free tricks)
         const plain = plainAbsmax(x);
         expect([...absmax]).toEqual(plain.absmax.map(f));
         expect([...bad]).toEqual(plain.bad);
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it("decodeBlocks (BF16 widened and its absmax found in one pass) = decodeValues + blockAbsmax, any bit pattern", () => {
+    const pattern = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 0xffff }) }, { weight: 1, arbitrary: fc.constantFrom(0x7f80, 0xff80, 0x7fc0, 0xffc1, 0x7f81, 0x8000, 0) });
+    fc.assert(
+      fc.property(fc.array(pattern, { minLength: 1, maxLength: 400 }), fc.integer({ min: 0, max: 1 }), (halves, offset) => {
+        // At an odd byte offset too: the bytes of a range need not be aligned.
+        const bytes = new Uint8Array(offset + halves.length * 2);
+        bytes.set(new Uint8Array(Uint16Array.from(halves).buffer), offset);
+        const view = bytes.subarray(offset);
+        const fused = decodeBlocks(view, "BF16");
+        const x = decodeValues(view, "BF16");
+        const blocks = blockAbsmax(x);
+        expect([...new Uint32Array(fused.x.buffer)]).toEqual([...new Uint32Array(x.buffer)]);
+        expect([...fused.absmax]).toEqual([...blocks.absmax]);
+        expect([...fused.bad]).toEqual([...blocks.bad]);
       }),
       { numRuns: 500 },
     );

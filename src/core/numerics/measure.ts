@@ -1,7 +1,7 @@
 import { decodeValues } from "./decode.js";
 import { emptySums, errorFigures, mergeSums, type ErrorFigures, type ErrorSums } from "./metrics.js";
 import type { ErrorScheme, TensorPlan } from "./plan.js";
-import { blockAbsmax, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "./quantize.js";
+import { decodeBlocks, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "./quantize.js";
 
 const f = Math.fround;
 
@@ -27,7 +27,7 @@ export class TensorMeasurement {
 
   /** First pass (double quant): the blocks' absmax, for the offset. */
   addOffsetChunk(bytes: Uint8Array): void {
-    const { absmax } = blockAbsmax(decodeValues(bytes, this.plan.dtype));
+    const { absmax } = decodeBlocks(bytes, this.plan.dtype);
     for (let b = 0; b < absmax.length; b++) this.absmaxSum += absmax[b]!;
     this.absmaxBlocks += absmax.length;
   }
@@ -43,21 +43,20 @@ export class TensorMeasurement {
 
   /** Quantizes, restores and measures one range (whole units). */
   measureChunk(bytes: Uint8Array): void {
-    const x = decodeValues(bytes, this.plan.dtype);
     switch (this.scheme) {
       case "nf4":
       case "fp4": {
-        const blocks = blockAbsmax(x);
+        const { x, ...blocks } = decodeBlocks(bytes, this.plan.dtype);
         const restored = this.doubleQuant ? doubleQuantize(blocks.absmax, this.offset) : undefined;
         measureFourBit(x, this.scheme, this.plan.dtype, this.sums, restored, blocks);
         break;
       }
       case "int8":
-        measureInt8(x, this.plan.rowLength, this.sums);
+        measureInt8(decodeValues(bytes, this.plan.dtype), this.plan.rowLength, this.sums);
         break;
       case "fp16":
       case "bf16":
-        measureCast(x, this.scheme, this.sums);
+        measureCast(decodeValues(bytes, this.plan.dtype), this.scheme, this.sums);
         break;
     }
   }

@@ -1,6 +1,6 @@
 import { bfloat16BitsOf, halfBitsOf, toBfloat16, toHalf } from "./casts.js";
 import { FP4_CODE, FP4_RANK_BITS, fp4Table, NF4_CODE, nf4Table, nearestDynamicIndex, signedDynamicMap, type BucketTable } from "./codebooks.js";
-import { halfTable, type DecodableDtype } from "./decode.js";
+import { decodeValues, halfTable, type DecodableDtype } from "./decode.js";
 import type { ErrorSums } from "./metrics.js";
 
 /**
@@ -53,6 +53,52 @@ export function blockAbsmax(x: Float32Array): { absmax: Float32Array; bad: Uint8
     absmax[b] = max;
   }
   return { absmax, bad };
+}
+
+/**
+ * Decoded values and their blocks' absmax in one pass where the dtype allows it. For BF16 (the
+ * usual checkpoint dtype) the absmax is taken on the 16-bit patterns: for non-NaN values the order
+ * of |x| is the order of `bits & 0x7fff`, so the pass that widens each value also finds its block's
+ * maximum, and the values are not read a second time. Same results as decodeValues + blockAbsmax.
+ */
+export function decodeBlocks(bytes: Uint8Array, dtype: DecodableDtype): { x: Float32Array; absmax: Float32Array; bad: Uint8Array } {
+  if (dtype !== "BF16") {
+    const x = decodeValues(bytes, dtype);
+    return { x, ...blockAbsmax(x) };
+  }
+  const count = Math.floor(bytes.length / 2);
+  // Copied to an aligned buffer so a 16-bit view can read it at any source offset.
+  const halves = new Uint16Array(count);
+  new Uint8Array(halves.buffer).set(bytes.subarray(0, count * 2));
+  const x = new Float32Array(count);
+  const bits = new Uint32Array(x.buffer);
+  const blocks = Math.ceil(count / BLOCK);
+  const absmax = new Float32Array(blocks);
+  const bad = new Uint8Array(blocks);
+  const widened = new Uint32Array(1);
+  const asFloat = new Float32Array(widened.buffer);
+  for (let b = 0; b < blocks; b++) {
+    const start = b * BLOCK;
+    const end = Math.min(count, start + BLOCK);
+    let max = 0;
+    for (let i = start; i < end; i++) {
+      const h = halves[i]!;
+      bits[i] = h << 16;
+      max = Math.max(max, h & 0x7fff);
+    }
+    if (max > 0x7f80) {
+      // A NaN in the block: its absmax skips NaN, as fmaxf does.
+      bad[b] = 1;
+      max = 0;
+      for (let i = start; i < end; i++) {
+        const a = halves[i]! & 0x7fff;
+        if (a <= 0x7f80 && a > max) max = a;
+      }
+    } else if (max === 0x7f80) bad[b] = 1; // ±inf
+    widened[0] = max << 16;
+    absmax[b] = asFloat[0]!;
+  }
+  return { x, absmax, bad };
 }
 
 /** Double quantization (§3): absmax − offset, 8-bit blockwise over groups of 256 blocks, restored. */

@@ -2,7 +2,7 @@
 // loopback mock Hub at 0, 50 and 150 ms per request, alternating with @huggingface/hub's parse in its
 // own process on the same mock; median wall time, user CPU and peak RSS of each (GNU time).
 import { execFile } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMockHub } from "../scripts/mock-hub.mjs";
@@ -54,5 +54,6 @@ export async function benchProcess({ latencies = [0, 50, 150], runs = 5, shards 
     return { shards, rows, startup: { node: summary(startup.node), version: summary(startup.version), local: summary(startup.local) } };
   } finally {
     await hub.close();
+    rmSync(out, { recursive: true, force: true });
   }
 }

@@ -37,9 +37,7 @@ export function decodeValues(bytes: Uint8Array, dtype: DecodableDtype): Float32A
     new Uint8Array(out.buffer).set(bytes.subarray(0, count * 4));
     return out;
   }
-  // Copy to an aligned buffer so a 16-bit view can read it at any source offset.
-  const halves = new Uint16Array(count);
-  new Uint8Array(halves.buffer).set(bytes.subarray(0, count * 2));
+  const halves = halvesOf(bytes, count);
   if (dtype === "BF16") {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < count; i++) bits[i] = halves[i]! << 16;
@@ -48,4 +46,11 @@ export function decodeValues(bytes: Uint8Array, dtype: DecodableDtype): Float32A
   const table = halfTable();
   for (let i = 0; i < count; i++) out[i] = table[halves[i]!]!;
   return out;
+}
+
+/** The first `count` 16-bit values of `bytes`, copied to an aligned buffer so a 16-bit view can read them at any source offset. */
+export function halvesOf(bytes: Uint8Array, count: number): Uint16Array {
+  const halves = new Uint16Array(count);
+  new Uint8Array(halves.buffer).set(bytes.subarray(0, count * 2));
+  return halves;
 }

@@ -1,6 +1,6 @@
 import { bfloat16BitsOf, halfBitsOf, toBfloat16, toHalf } from "./casts.js";
 import { FP4_CODE, FP4_RANK_BITS, fp4Table, NF4_CODE, nf4Table, nearestDynamicIndex, signedDynamicMap, type BucketTable } from "./codebooks.js";
-import { decodeValues, halfTable, type DecodableDtype } from "./decode.js";
+import { decodeValues, halfTable, halvesOf, type DecodableDtype } from "./decode.js";
 import type { ErrorSums } from "./metrics.js";
 
 /**
@@ -67,9 +67,7 @@ export function decodeBlocks(bytes: Uint8Array, dtype: DecodableDtype): { x: Flo
     return { x, ...blockAbsmax(x) };
   }
   const count = Math.floor(bytes.length / 2);
-  // Copied to an aligned buffer so a 16-bit view can read it at any source offset.
-  const halves = new Uint16Array(count);
-  new Uint8Array(halves.buffer).set(bytes.subarray(0, count * 2));
+  const halves = halvesOf(bytes, count);
   const x = new Float32Array(count);
   const bits = new Uint32Array(x.buffer);
   const blocks = Math.ceil(count / BLOCK);

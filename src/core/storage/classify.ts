@@ -30,24 +30,43 @@ const BUFFER_NAMES = new Set(["position_ids", "inv_freq", "masked_bias", "runnin
 
 /** Classifies every tensor of a checkpoint (spec §2), using config.json when there is one. */
 export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
+  const classified: ClassifiedTensor[] = [];
+  // The entries are the array's own: a later mark changes them in place.
+  classifyEach(checkpoint, (entry) => void classified.push(entry)).finish(() => {});
+  return classified;
+}
+
+/**
+ * The same classification, one tensor at a time: each entry is handed to `visit` (with its place in
+ * checkpoint order) as soon as it is classified, and kept only if a mark may still change it (a
+ * router candidate, an output head). `finish` then applies the marks that need the whole checkpoint
+ * (routers beside experts, a head tied to the embedding) and hands back each entry it changed.
+ * A large checkpoint is classified without a list of 100,000 entries held to the end.
+ */
+export function classifyEach(checkpoint: Checkpoint, visit: (entry: ClassifiedTensor, index: number) => void): { finish: (changed: (entry: ClassifiedTensor, index: number) => void) => void } {
   const config = checkpoint.config;
   const conv1dModel = isConv1dModel(checkpoint, config);
-  const classified: ClassifiedTensor[] = [];
   // Mixture-of-experts blocks (the module holding `experts.N`), for the routers beside them.
   const moeBlocks = new Set<string>();
   let lastBlock: string | undefined;
+  const routerCandidates: Array<{ entry: ClassifiedTensor; index: number; block: string }> = [];
+  const heads: Array<{ entry: ClassifiedTensor; index: number }> = [];
+  let embedding: ClassifiedTensor | undefined;
+  let index = 0;
   for (const file of checkpoint.files) {
     const tensors = file.header.tensors;
-    for (let i = 0; i < tensors.length; i++) {
+    for (let i = 0; i < tensors.length; i++, index++) {
       const tensor = tensors[i]!;
       const name = tensor.name;
       const dot = name.lastIndexOf(".");
       const module = dot < 0 ? "" : name.slice(0, dot);
       // Most names end in ".weight": no leaf string is cut for them.
       const leaf = name.endsWith(".weight") ? "weight" : dot < 0 ? name : name.slice(dot + 1);
-      const part = module.slice(module.lastIndexOf(".") + 1);
+      const partDot = module.lastIndexOf(".");
+      const part = module.slice(partDot + 1);
       const kind = classifyTensor(tensor, module, part, leaf, config);
       const conv1d = kind === "linear" && conv1dModel && CONV1D_MODULES.has(part);
+      const entry: ClassifiedTensor = { tensor, file: file.name, kind, module, conv1d };
       if (kind === "expert") {
         // Consecutive experts share a block: one string and one Set insertion per block, not per tensor.
         const end = module.search(EXPERT_MODULE);
@@ -55,13 +74,35 @@ export function classifyTensors(checkpoint: Checkpoint): ClassifiedTensor[] {
           lastBlock = module.slice(0, end);
           moeBlocks.add(lastBlock);
         }
+      } else if (kind === "linear" && (part === "gate" || part === "router")) {
+        // The router of a mixture of experts (`block_sparse_moe.gate`, `mlp.gate`, `mlp.router` beside
+        // `….experts.N`): transformers 5 holds it as a bare parameter, like the fused experts.
+        routerCandidates.push({ entry, index, block: module.slice(0, Math.max(partDot, 0)) });
+      } else if (kind === "output-head") {
+        heads.push({ entry, index });
+      } else if (kind === "embedding" && embedding === undefined && TOKEN_EMBEDDING_MODULES.has(part)) {
+        embedding = entry;
       }
-      classified.push({ tensor, file: file.name, kind, module, conv1d });
+      visit(entry, index);
     }
   }
-  markRouters(classified, moeBlocks);
-  markTiedHead(classified, config);
-  return classified;
+  return {
+    finish(changed) {
+      for (const { entry, index, block } of routerCandidates) {
+        if (!moeBlocks.has(block)) continue;
+        entry.kind = "router";
+        changed(entry, index);
+      }
+      // An output head stored beside the embedding it is tied to is one parameter. transformers'
+      // default is tied; save_pretrained drops the tied copy, so a head present without a config is untied.
+      if (config === null || config.tieWordEmbeddings === false || embedding === undefined) return;
+      for (const { entry, index } of heads) {
+        if (!sameShape(entry.tensor.shape, embedding.tensor.shape)) continue;
+        entry.tiedTo = embedding.tensor.name;
+        changed(entry, index);
+      }
+    },
+  };
 }
 
 // `experts.N` as a whole component of a module name (`mlp.experts.3`, `experts.0.w1`).
@@ -87,21 +128,6 @@ function isVocabProjection(module: string, tensor: TensorInfo, config: ModelConf
   return config?.vocabSize !== undefined && tensor.shape[0] === config.vocabSize && !/\.\d+(\.|$)/.test(module);
 }
 
-/**
- * The router of a mixture of experts (`block_sparse_moe.gate`, `mlp.gate`, `mlp.router` beside
- * `….experts.N`): transformers 5 holds it as a bare parameter, like the fused experts.
- */
-function markRouters(tensors: ClassifiedTensor[], moeBlocks: Set<string>): void {
-  if (moeBlocks.size === 0) return;
-  for (let i = 0; i < tensors.length; i++) {
-    const t = tensors[i]!;
-    if (t.kind !== "linear") continue;
-    const dot = t.module.lastIndexOf(".");
-    const part = t.module.slice(dot + 1);
-    if ((part === "gate" || part === "router") && moeBlocks.has(t.module.slice(0, Math.max(dot, 0)))) t.kind = "router";
-  }
-}
-
 /** GPT-2 style models, by config.json's model_type, or without one by the fused c_attn's [in, 3·in] shape. */
 function isConv1dModel(checkpoint: Checkpoint, config: ModelConfig | null): boolean {
   if (config?.modelType !== undefined) return CONV1D_MODEL_TYPES.has(config.modelType);
@@ -110,26 +136,6 @@ function isConv1dModel(checkpoint: Checkpoint, config: ModelConfig | null): bool
     if (attn !== undefined) return attn.shape[1] === 3 * (attn.shape[0] ?? 0);
   }
   return false;
-}
-
-/**
- * An output head stored beside the embedding it is tied to is one parameter: mark it. transformers'
- * default is tied; save_pretrained drops the tied copy, so a head present without a config is untied.
- */
-function markTiedHead(tensors: ClassifiedTensor[], config: ModelConfig | null): void {
-  if (config === null || config.tieWordEmbeddings === false) return;
-  const embedding = tensors.find((t) => t.kind === "embedding" && TOKEN_EMBEDDING_MODULES.has(lastPart(t.module)));
-  if (embedding === undefined) return;
-  for (const head of tensors) {
-    if (head.kind === "output-head" && sameShape(head.tensor.shape, embedding.tensor.shape)) {
-      head.tiedTo = embedding.tensor.name;
-    }
-  }
-}
-
-
-function lastPart(module: string): string {
-  return module.slice(module.lastIndexOf(".") + 1);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -1,4 +1,4 @@
-import { classifyTensors, type ClassifiedTensor } from "./classify.js";
+import { classifyEach, type ClassifiedTensor } from "./classify.js";
 import { bytesOf, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "../format/index.js";
 import { explainPrequantized, explainReport } from "./explain.js";
 import { detectPrequantized, type PackedWeight, type Prequantized } from "./prequantized.js";
@@ -18,16 +18,21 @@ export function simulateScheme(original: Checkpoint, options: SimulationOptions)
   const packed = prequantized.weights.length > 0;
   const asStored = packed && options.scheme === null;
   const checkpoint = !packed ? original : asStored ? withoutFolded(original, prequantized) : dequantize(original, prequantized);
-  const classified = classifyTensors(checkpoint);
   const loadDtype = resolveLoadDtype(checkpoint, options);
   const skip = options.skipModules;
   const warnings: string[] = [...prequantized.warnings];
-  if (skip !== null) {
-    for (const name of skip) {
-      if (!classified.some((t) => matchesModule(name, t.module))) warnings.push(`--skip-modules: ${JSON.stringify(name)} matches no module`);
-    }
-  }
-  const tensors = classified.map((entry) => simulateTensor(entry, options, loadDtype, isSkipped(entry, skip)));
+  // Each tensor's row is made as soon as it is classified (no list of classified entries is held);
+  // the few a later mark changes (routers, a tied head) are made again.
+  const tensors: TensorReport[] = [];
+  const unmatched = skip === null ? [] : [...skip];
+  const { finish } = classifyEach(checkpoint, (entry) => {
+    for (let k = unmatched.length - 1; k >= 0; k--) if (matchesModule(unmatched[k]!, entry.module)) unmatched.splice(k, 1);
+    tensors.push(simulateTensor(entry, options, loadDtype, isSkipped(entry, skip)));
+  });
+  finish((entry, index) => {
+    tensors[index] = simulateTensor(entry, options, loadDtype, isSkipped(entry, skip));
+  });
+  for (const name of skip ?? []) if (unmatched.includes(name)) warnings.push(`--skip-modules: ${JSON.stringify(name)} matches no module`);
   if (asStored) {
     for (const t of tensors) {
       if (prequantized.bufferBiases.has(t.name)) {

@@ -7,7 +7,7 @@ import { bfloat16BitsOf, halfBitsOf, roundHalfEven, toBfloat16, toHalf } from ".
 import { countBelow, fp4Table, nf4Table, dynamicMapMidpoints, FP4_CODE, FP4_THRESHOLDS, fp4Nibble, NF4_CODE, NF4_THRESHOLDS, nf4Nibble, nearestDynamicIndex, signedDynamicMap } from "../src/core/numerics/codebooks.js";
 import { decodeValues, halfTable } from "../src/core/numerics/decode.js";
 import { emptySums, errorFigures, type ErrorSums } from "../src/core/numerics/metrics.js";
-import { absmaxOffset, blockAbsmax, decodeBlocks, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "../src/core/numerics/quantize.js";
+import { absmaxOffset, blockAbsmax, blockAbsmaxOf, decodeBlocks, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "../src/core/numerics/quantize.js";
 import { gaussian } from "./values.js";
 
 const f = Math.fround;
@@ -305,7 +305,7 @@ describe("the fast loops equal the rules written plainly (no branch-free tricks)
       { numRuns: 500 },
     );
   });
-  it("decodeBlocks (BF16 widened and its absmax found in one pass) = decodeValues + blockAbsmax, any bit pattern", () => {
+  it("decodeBlocks (BF16 widened and its absmax found in one pass) and blockAbsmaxOf = decodeValues + blockAbsmax, any bit pattern", () => {
     const pattern = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 0xffff }) }, { weight: 1, arbitrary: fc.constantFrom(0x7f80, 0xff80, 0x7fc0, 0xffc1, 0x7f81, 0x8000, 0) });
     fc.assert(
       fc.property(fc.array(pattern, { minLength: 1, maxLength: 400 }), fc.integer({ min: 0, max: 1 }), (halves, offset) => {
@@ -319,6 +319,10 @@ describe("the fast loops equal the rules written plainly (no branch-free tricks)
         expect([...new Uint32Array(fused.x.buffer)]).toEqual([...new Uint32Array(x.buffer)]);
         expect([...fused.absmax]).toEqual([...blocks.absmax]);
         expect([...fused.bad]).toEqual([...blocks.bad]);
+        // Double quantization's first pass: the same absmax without widening the values.
+        const alone = blockAbsmaxOf(view, "BF16");
+        expect([...alone.absmax]).toEqual([...blocks.absmax]);
+        expect([...alone.bad]).toEqual([...blocks.bad]);
       }),
       { numRuns: 500 },
     );

@@ -1,7 +1,7 @@
 import { decodeValues } from "./decode.js";
 import { emptySums, errorFigures, mergeSums, type ErrorFigures, type ErrorSums } from "./metrics.js";
 import type { ErrorScheme, TensorPlan } from "./plan.js";
-import { decodeBlocks, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "./quantize.js";
+import { blockAbsmaxOf, decodeBlocks, doubleQuantize, measureCast, measureFourBit, measureInt8 } from "./quantize.js";
 
 const f = Math.fround;
 
@@ -27,7 +27,7 @@ export class TensorMeasurement {
 
   /** First pass (double quant): the blocks' absmax, for the offset. */
   addOffsetChunk(bytes: Uint8Array): void {
-    const { absmax } = decodeBlocks(bytes, this.plan.dtype);
+    const { absmax } = blockAbsmaxOf(bytes, this.plan.dtype);
     for (let b = 0; b < absmax.length; b++) this.absmaxSum += absmax[b]!;
     this.absmaxBlocks += absmax.length;
   }

@@ -66,10 +66,19 @@ export function decodeBlocks(bytes: Uint8Array, dtype: DecodableDtype): { x: Flo
     const x = decodeValues(bytes, dtype);
     return { x, ...blockAbsmax(x) };
   }
-  const count = Math.floor(bytes.length / 2);
-  const halves = halvesOf(bytes, count);
-  const x = new Float32Array(count);
-  const bits = new Uint32Array(x.buffer);
+  const halves = halvesOf(bytes, Math.floor(bytes.length / 2));
+  const x = new Float32Array(halves.length);
+  return { x, ...bf16Blocks(halves, new Uint32Array(x.buffer)) };
+}
+
+/** The blocks' absmax alone (double quantization's first pass): for BF16 the values are not even widened. */
+export function blockAbsmaxOf(bytes: Uint8Array, dtype: DecodableDtype): { absmax: Float32Array; bad: Uint8Array } {
+  return dtype === "BF16" ? bf16Blocks(halvesOf(bytes, Math.floor(bytes.length / 2)), null) : blockAbsmax(decodeValues(bytes, dtype));
+}
+
+/** BF16 blocks' absmax from the 16-bit patterns, widening each value into `bits` on the way when asked. */
+function bf16Blocks(halves: Uint16Array, bits: Uint32Array | null): { absmax: Float32Array; bad: Uint8Array } {
+  const count = halves.length;
   const blocks = Math.ceil(count / BLOCK);
   const absmax = new Float32Array(blocks);
   const bad = new Uint8Array(blocks);
@@ -79,10 +88,13 @@ export function decodeBlocks(bytes: Uint8Array, dtype: DecodableDtype): { x: Flo
     const start = b * BLOCK;
     const end = Math.min(count, start + BLOCK);
     let max = 0;
-    for (let i = start; i < end; i++) {
-      const h = halves[i]!;
-      bits[i] = h << 16;
-      max = Math.max(max, h & 0x7fff);
+    if (bits === null) for (let i = start; i < end; i++) max = Math.max(max, halves[i]! & 0x7fff);
+    else {
+      for (let i = start; i < end; i++) {
+        const h = halves[i]!;
+        bits[i] = h << 16;
+        max = Math.max(max, h & 0x7fff);
+      }
     }
     if (max > 0x7f80) {
       // A NaN in the block: its absmax skips NaN, as fmaxf does.
@@ -96,7 +108,7 @@ export function decodeBlocks(bytes: Uint8Array, dtype: DecodableDtype): { x: Flo
     widened[0] = max << 16;
     absmax[b] = asFloat[0]!;
   }
-  return { x, absmax, bad };
+  return { absmax, bad };
 }
 
 /** Double quantization (§3): absmax − offset, 8-bit blockwise over groups of 256 blocks, restored. */

@@ -165,7 +165,9 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
     }
     const inv = f(1 / absmax[b]!);
     const scale = scaleFor[b]!;
-    for (let k = 0; k < 16; k++) restoredOf[k] = cast(f(code[k]! * scale));
+    // Indexed by what the loop finds: NF4's nibble; for FP4 the sign bit and the rank among the
+    // magnitudes (its nibble is the sign bit and the rank's code bits).
+    for (let k = 0; k < 16; k++) restoredOf[k] = cast(f(code[nf4 ? k : (k & 8) | FP4_RANK_BITS[k & 7]!]! * scale));
     for (let i = start; i < end; i++) {
       const v = x[i]!;
       const s = f(v * inv);
@@ -177,8 +179,7 @@ export function measureFourBit(x: Float32Array, type: "nf4" | "fp4", dtype: Deco
       const count = base[k]! + (m > first[k]! ? 1 : 0) + (m > second[k]! ? 1 : 0);
       // FP4's sign bit, from x's own bits rather than a branch on s < 0 (random in real weights). They
       // differ only for a zero (s = -0 or v = -0), whose x̂ is then -0 instead of +0: same error.
-      const nibble = nf4 ? count : ((xBits[i]! >>> 31) << 3) | FP4_RANK_BITS[count]!;
-      const e = restoredOf[nibble]! - v;
+      const e = restoredOf[nf4 ? count : ((xBits[i]! >>> 31) << 3) | count]! - v;
       const ae = Math.abs(e);
       sx2 += v * v;
       se2 += e * e;

@@ -45,6 +45,15 @@ describe("LoRA adapters and PEFT's counts", () => {
     expect(t.lora!.adapters[0]!.shape).toEqual([2304, 768]);
     expect(t.allParameters).toBe(124_439_808 + 294_912);
   });
+  it("without PEFT's default for the model type: its linear modules are suggested, or it says there are none", () => {
+    const config = { model_type: "not-in-peft", hidden_size: 64 };
+    const dense = checkpointOf([["model.layers.0.mlp.up_proj.weight", "BF16", [128, 64]], ["model.layers.0.self_attn.q_proj.weight", "BF16", [64, 64]]], config);
+    expect(() => resolveTrainingOptions({ ...LORA, targetModules: undefined }, dense)).toThrowError("--target-modules is needed (PEFT has no default for this model); its linear modules are: q_proj, up_proj, or all-linear");
+    const expertsOnly = checkpointOf([["model.layers.0.mlp.experts.0.up_proj.weight", "BF16", [128, 64]], ["model.layers.0.mlp.experts.1.up_proj.weight", "BF16", [128, 64]]], config);
+    expect(() => resolveTrainingOptions({ ...LORA, targetModules: undefined }, expertsOnly)).toThrowError(
+      "--target-modules is needed (PEFT has no default for this model), and the model has no linear modules outside its experts to suggest: name the modules to adapt",
+    );
+  });
   it("unknown target modules list the model's linear modules", () => {
     expect(() => train(opt(), { targetModules: ["q_prj"] })).toThrowError(
       "--target-modules: q_prj match no module of this model; its linear modules are: fc1, fc2, k_proj, out_proj, project_in, project_out, q_proj, v_proj",

@@ -253,6 +253,7 @@ export function resolveTrainingOptions(partial: Omit<TrainingOptions, "targetMod
   if (partial.targetModules !== undefined || partial.mode === "full") return { ...partial, targetModules: partial.targetModules ?? [] };
   const defaults = defaultTargetModules(checkpoint.config?.modelType);
   if (defaults !== undefined) return { ...partial, targetModules: defaults };
-  const linears = classifyTensors(checkpoint).filter((t) => t.kind === "linear");
-  throw new UsageError(`--target-modules is needed (PEFT has no default for this model); its linear modules are: ${linearModuleNames(linears).join(", ")}, or all-linear`);
+  const names = linearModuleNames(classifyTensors(checkpoint).filter((t) => t.kind === "linear"));
+  if (names.length === 0) throw new UsageError("--target-modules is needed (PEFT has no default for this model), and the model has no linear modules outside its experts to suggest: name the modules to adapt");
+  throw new UsageError(`--target-modules is needed (PEFT has no default for this model); its linear modules are: ${names.join(", ")}, or all-linear`);
 }

@@ -8,7 +8,11 @@ import type { TensorInfo } from "../format/index.js";
 export { QUANT_FORMATS, QUANT_STATE_MARKER, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
 
 export interface Prequantized {
+  /** The packed weights, unless they were handed to a visitor one by one instead (then empty). */
   weights: PackedWeight[];
+  /** How many packed weights there are, and their formats in order of first appearance. */
+  count: number;
+  formats: QuantFormat[];
   /** Per file of the checkpoint, in order: the tensors left once packed weights and their statistics are folded away. */
   kept: TensorInfo[][];
   /** Biases of GPTQ/AWQ QuantLinear modules, which hold them as buffers. */
@@ -151,7 +155,7 @@ class StatTable {
  * compressed-tensors, MXFP4 — from tensor names and dtypes (config.json's quantization_config
  * settles GPTQ/AWQ bit widths). An ordinary checkpoint gets no weights, only warnings if any.
  */
-export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
+export function detectPrequantized(checkpoint: Checkpoint, visit?: (weight: PackedWeight) => void): Prequantized {
   // A cheap first pass: ordinary checkpoints (no marker of any format) stop here.
   const integerWeights: Located[] = [];
   let marked = false;
@@ -165,7 +169,7 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
       else if (isIntegerWeight(tensor)) integerWeights.push({ tensor, file: file.name });
     }
   }
-  if (!marked) return { weights: [], kept: checkpoint.files.map((f) => f.header.tensors), bufferBiases: new Set(), summary: "", warnings: unknownPackings(integerWeights) };
+  if (!marked) return { weights: [], count: 0, formats: [], kept: checkpoint.files.map((f) => f.header.tensors), bufferBiases: new Set(), summary: "", warnings: unknownPackings(integerWeights) };
   // Statistics indexed by their owner (the weight for bitsandbytes 4-bit, else the module), so each
   // packed weight finds its own with one look-up. Every tensor has an ordinal (its place across the
   // files); statistics and folded tensors are flagged by it: no set of 100,000 names.
@@ -189,7 +193,15 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
   const blobs = new Map<string, Uint8Array>();
   for (const file of checkpoint.files) for (const [name, bytes] of Object.entries(file.blobs ?? {})) blobs.set(name, bytes);
   const config = checkpoint.config;
+  // Each weight is tallied for the summary, then kept or handed to the visitor: a caller that only
+  // restores weights (`dequantize`) holds no list of 80,000 records.
   const weights: PackedWeight[] = [];
+  const tally = new WeightTally();
+  const add = (weight: PackedWeight): void => {
+    tally.add(weight);
+    if (visit === undefined) weights.push(weight);
+    else visit(weight);
+  };
   const bufferBiases = new Set<string>();
 
   ordinal = 0;
@@ -206,7 +218,7 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
           const statistics = stats.take(name, folded);
           if (!statistics.some((t) => t.name.endsWith(".absmax"))) throw new InputError(`${file.name}: tensor ${JSON.stringify(name)} has 4-bit statistics but no ${name}.absmax`);
           folded[ordinal] = 1;
-          weights.push(bnb4({ tensor, file: file.name }, statistics, blobs, config));
+          add(bnb4({ tensor, file: file.name }, statistics, blobs, config));
           continue;
         }
         module = name.slice(0, -".weight".length);
@@ -229,19 +241,19 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
       const owner: Located = { tensor, file: file.name };
       switch (layout) {
         case "bnb-8bit":
-          weights.push(bnb8(owner, module, statistics));
+          add(bnb8(owner, module, statistics));
           break;
         case "fp8":
-          weights.push(fp8(owner, module, statistics));
+          add(fp8(owner, module, statistics));
           break;
         case "gptq-awq":
-          weights.push(gptqOrAwq(owner, module, statistics, config));
+          add(gptqOrAwq(owner, module, statistics, config));
           break;
         case "compressed-tensors":
-          weights.push(compressedTensors(owner, module, statistics, config));
+          add(compressedTensors(owner, module, statistics, config));
           break;
         case "mxfp4":
-          weights.push(mxfp4(owner, module, statistics));
+          add(mxfp4(owner, module, statistics));
           break;
       }
     }
@@ -265,36 +277,52 @@ export function detectPrequantized(checkpoint: Checkpoint): Prequantized {
     }
     for (const t of group) if (isIntegerWeight(t)) unknown.push({ tensor: t, file: fileOf(checkpoint, t) });
   }
-  const unshaped = weights.filter((w) => w.logicalShape === null);
   const warnings = unknownPackings(unknown);
-  if (unshaped.length > 0) {
-    warnings.push(`the original shape of ${unshaped.length} packed weights (${unshaped[0]!.name}${unshaped.length > 1 ? ", …" : ""}) is not in the header; counts are exact, int8 scales for them assume one output row`);
+  const { unshaped, firstUnshaped } = tally;
+  if (firstUnshaped !== undefined) {
+    warnings.push(`the original shape of ${unshaped} packed weights (${firstUnshaped}${unshaped > 1 ? ", …" : ""}) is not in the header; counts are exact, int8 scales for them assume one output row`);
   }
   let next = 0;
   const kept = checkpoint.files.map((file) => file.header.tensors.filter(() => folded[next++] === 0));
-  return { weights, kept, bufferBiases, summary: summarize(weights, config), warnings };
+  return { weights, count: tally.count, formats: [...tally.byFormat.keys()], kept, bufferBiases, summary: tally.summary(config), warnings };
 }
 
-function summarize(weights: PackedWeight[], config: ModelConfig | null): string {
-  const byFormat = new Map<QuantFormat, PackedWeight[]>();
-  for (const w of weights) {
-    const list = byFormat.get(w.format);
-    if (list === undefined) byFormat.set(w.format, [w]);
-    else list.push(w);
+/** What the summary says of the packed weights, gathered one weight at a time. */
+class WeightTally {
+  count = 0;
+  /** Per format, in order of first appearance: how many, the fewest and most statistics, the first. */
+  readonly byFormat = new Map<QuantFormat, { count: number; fewest: number; most: number; first: PackedWeight }>();
+  unshaped = 0;
+  firstUnshaped: string | undefined;
+
+  add(weight: PackedWeight): void {
+    this.count += 1;
+    const stats = weight.statistics.length;
+    const entry = this.byFormat.get(weight.format);
+    if (entry === undefined) this.byFormat.set(weight.format, { count: 1, fewest: stats, most: stats, first: weight });
+    else {
+      entry.count += 1;
+      entry.fewest = Math.min(entry.fewest, stats);
+      entry.most = Math.max(entry.most, stats);
+    }
+    if (weight.logicalShape === null) {
+      this.unshaped += 1;
+      this.firstUnshaped ??= weight.name;
+    }
   }
-  return [...byFormat]
-    .map(([format, list]) => {
-      const counts = [...new Set(list.map((w) => w.statistics.length))].sort((a, b) => a - b);
-      const last = counts[counts.length - 1]!;
-      const range = counts.length === 1 ? `${last}` : `${counts[0]}–${last}`;
-      const stats = last === 0 ? "no statistics tensors" : `statistics in ${range} tensor${last === 1 ? "" : "s"} each`;
-      return `${describeFormat(format, list, config)}: ${list.length} packed weights, ${stats}`;
-    })
-    .join("; ");
+
+  summary(config: ModelConfig | null): string {
+    return [...this.byFormat]
+      .map(([format, { count, fewest, most, first }]) => {
+        const range = fewest === most ? `${most}` : `${fewest}–${most}`;
+        const stats = most === 0 ? "no statistics tensors" : `statistics in ${range} tensor${most === 1 ? "" : "s"} each`;
+        return `${describeFormat(format, first, config)}: ${count} packed weights, ${stats}`;
+      })
+      .join("; ");
+  }
 }
 
-function describeFormat(format: QuantFormat, list: PackedWeight[], config: ModelConfig | null): string {
-  const first = list[0]!;
+function describeFormat(format: QuantFormat, first: PackedWeight, config: ModelConfig | null): string {
   const bits = config?.quantization?.bits ?? 4;
   const group = config?.quantization?.groupSize;
   switch (format) {

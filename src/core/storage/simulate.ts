@@ -14,10 +14,12 @@ import type { StorageReport, TensorReport, Totals } from "./storage-report.js";
  */
 export function simulateScheme(original: Checkpoint, options: SimulationOptions): StorageReport {
   // A checkpoint saved already quantized is audited as it is, or re-simulated from its logical shapes.
-  const prequantized = detectPrequantized(original);
-  const packed = prequantized.weights.length > 0;
-  const asStored = packed && options.scheme === null;
-  const checkpoint = !packed ? original : asStored ? withoutFolded(original, prequantized) : dequantize(original, prequantized);
+  // Under a scheme, packed weights are restored as they are found (no list of them is kept).
+  const restorer = options.scheme === null ? undefined : new Restorer(original);
+  const prequantized = detectPrequantized(original, restorer?.add);
+  const packed = prequantized.count > 0;
+  const asStored = packed && restorer === undefined;
+  const checkpoint = !packed ? original : restorer === undefined ? withoutFolded(original, prequantized) : restorer.checkpoint(prequantized);
   const loadDtype = resolveLoadDtype(checkpoint, options);
   const skip = options.skipModules;
   const warnings: string[] = [...prequantized.warnings];
@@ -57,7 +59,7 @@ export function simulateScheme(original: Checkpoint, options: SimulationOptions)
     warnings,
   };
   if (packed) {
-    report.sourceQuantization = { summary: prequantized.summary, packedWeights: prequantized.weights.length, formats: [...new Set(prequantized.weights.map((w) => w.format))] };
+    report.sourceQuantization = { summary: prequantized.summary, packedWeights: prequantized.count, formats: prequantized.formats };
   }
   report.explanation = packed ? explainPrequantized(report, asStored) : explainReport(report);
   return report;
@@ -89,8 +91,9 @@ function packedRow(w: PackedWeight): TensorReport {
 
 /** The checkpoint with every packed weight at its logical shape (itself when nothing is packed). */
 export function logicalCheckpoint(checkpoint: Checkpoint): Checkpoint {
-  const prequantized = detectPrequantized(checkpoint);
-  return prequantized.weights.length === 0 ? checkpoint : dequantize(checkpoint, prequantized);
+  const restorer = new Restorer(checkpoint);
+  const prequantized = detectPrequantized(checkpoint, restorer.add);
+  return prequantized.count === 0 ? checkpoint : restorer.checkpoint(prequantized);
 }
 
 /** The checkpoint without the tensors folded into packed weights. */
@@ -99,26 +102,33 @@ function withoutFolded(checkpoint: Checkpoint, prequantized: Prequantized): Chec
 }
 
 /**
- * The checkpoint as if it had been saved unquantized: each packed weight becomes one tensor of its
- * logical shape in the config's dtype (bfloat16 without one), its statistics gone.
+ * The checkpoint as if it had been saved unquantized: each packed weight, as detection finds it,
+ * becomes one tensor of its logical shape in the config's dtype (bfloat16 without one), its
+ * statistics gone. Grouped by file: a 163-shard checkpoint holds tens of thousands of packed weights.
  */
-function dequantize(checkpoint: Checkpoint, prequantized: Prequantized): Checkpoint {
-  const dtype: Dtype = checkpoint.config?.dtype === undefined ? "BF16" : TORCH_DTYPES[checkpoint.config.dtype].dtype;
-  // Grouped by file in one pass: a 163-shard checkpoint holds tens of thousands of packed weights.
-  const restored = new Map<string, TensorInfo[]>();
-  for (let i = 0; i < prequantized.weights.length; i++) {
-    const w = prequantized.weights[i]!;
+class Restorer {
+  private readonly dtype: Dtype;
+  private readonly restored = new Map<string, TensorInfo[]>();
+
+  constructor(private readonly original: Checkpoint) {
+    this.dtype = original.config?.dtype === undefined ? "BF16" : TORCH_DTYPES[original.config.dtype].dtype;
+  }
+
+  readonly add = (w: PackedWeight): void => {
     const shape = w.logicalShape ?? [1, w.logicalElements];
     // bitsandbytes' and FP8's packed tensor already has the weight's name: the same string, not a copy.
     const name = w.format === "mxfp4" ? w.module : isWeightOf(w.name, w.module) ? w.name : `${w.module}.weight`;
-    const list = restored.get(w.file) ?? [];
-    list.push({ name, dtype, shape, dataOffsets: NO_DATA, elements: w.logicalElements });
-    restored.set(w.file, list);
-  }
-  return {
-    ...checkpoint,
-    files: checkpoint.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: prequantized.kept[i]!.concat(restored.get(file.name) ?? []) } })),
+    const tensor: TensorInfo = { name, dtype: this.dtype, shape, dataOffsets: NO_DATA, elements: w.logicalElements };
+    const list = this.restored.get(w.file);
+    if (list === undefined) this.restored.set(w.file, [tensor]);
+    else list.push(tensor);
   };
+
+  /** Each file's kept tensors, then the weights restored from it. */
+  checkpoint(prequantized: Prequantized): Checkpoint {
+    const files = this.original.files.map((file, i) => ({ ...file, header: { ...file.header, tensors: prequantized.kept[i]!.concat(this.restored.get(file.name) ?? []) } }));
+    return { ...this.original, files };
+  }
 }
 
 /** A restored weight has no bytes in any file: one shared, never-changed pair of offsets for all of them. */

@@ -328,6 +328,24 @@ describe("cache", () => {
     expect(existsSync(join(dir, "qaudit"))).toBe(false);
   });
 
+  it("the entry is written as the headers arrive, and only a complete audit leaves one", async () => {
+    const cacheHome = mkdtempSync(join(tmpdir(), "qaudit-cache-"));
+    const failed = await runMain(["org/missing-shard", "--json"], hubEnv({ XDG_CACHE_HOME: cacheHome }));
+    expect(failed.code).not.toBe(0);
+    const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: "utf8" }) : []);
+    expect(files(cacheHome).filter((f) => f.includes("snapshots") && (f.endsWith(".json") || f.endsWith(".tmp")))).toEqual([]);
+    await runMain(["tiiuae/falcon-ft", "--json"], hubEnv({ XDG_CACHE_HOME: cacheHome }));
+    const written = files(cacheHome).filter((f) => f.includes("snapshots"));
+    expect(written.filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    // One JSON entry with both shards' headers, config and index, in the format a reader validates.
+    const entry = JSON.parse(readFileSync(join(cacheHome, written.find((f) => f.endsWith(".json"))!), "utf8")) as { format: number; files: string[]; headers: Record<string, { json: string; size: number }>; index: string };
+    expect(entry.format).toBe(2);
+    expect(entry.files).toEqual(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
+    expect(Object.keys(entry.headers).sort()).toEqual(entry.files);
+    for (const file of entry.files) expect(JSON.parse(entry.headers[file]!.json)).toBeTypeOf("object");
+    expect(JSON.parse(entry.index)).toHaveProperty("weight_map");
+  });
+
   it("a damaged cache entry is a miss, not a crash", async () => {
     const cacheHome = mkdtempSync(join(tmpdir(), "qaudit-cache-"));
     const env = hubEnv({ XDG_CACHE_HOME: cacheHome });

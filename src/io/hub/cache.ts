@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { readSmallFile } from "../files.js";
 
@@ -56,8 +56,14 @@ export class HeaderCache {
     }
   }
 
-  async writeSnapshot(repo: string, sha: string, subfolder: string, snapshot: CachedSnapshot): Promise<void> {
-    await writeAtomic(this.snapshotPath(repo, sha, subfolder), JSON.stringify({ format: CACHE_FORMAT, ...snapshot }));
+  /**
+   * A snapshot written while it is read: each header goes to the file as it arrives, so a model of
+   * 163 shards is never held as one 40 MB text (one JSON object, `{ format, ...CachedSnapshot }`, the
+   * headers in arrival order). The entry appears only when `finish` renames it into place; `abandon`
+   * removes it.
+   */
+  snapshotWriter(repo: string, sha: string, subfolder: string, start: Pick<CachedSnapshot, "files" | "config" | "index">): SnapshotWriter {
+    return new SnapshotWriter(this.snapshotPath(repo, sha, subfolder), start);
   }
 
   private repoDir(repo: string): string {
@@ -113,4 +119,66 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(temp, text);
   await rename(temp, path);
+}
+
+/**
+ * Appends a snapshot's pieces to a temporary file in order (writes are queued, never interleaved).
+ * A failed write only stops the writing: a cache that cannot be written costs speed, never an audit.
+ */
+export class SnapshotWriter {
+  private readonly temp: string;
+  private queue: Promise<FileHandle | undefined>;
+  private first = true;
+
+  constructor(
+    private readonly path: string,
+    start: Pick<CachedSnapshot, "files" | "config" | "index">,
+  ) {
+    this.temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    const opening = mkdir(dirname(path), { recursive: true }).then(() => open(this.temp, "w"));
+    const head = `{"format":${CACHE_FORMAT},"files":${JSON.stringify(start.files)},"config":${JSON.stringify(start.config)},"index":${JSON.stringify(start.index)},"headers":{`;
+    this.queue = opening.then(
+      async (file) => {
+        await file.writeFile(head);
+        return file;
+      },
+      () => undefined,
+    );
+  }
+
+  /** One weight file's header JSON text (and the file's size, when known). */
+  header(file: string, json: string, size: number | undefined): void {
+    const piece = `${this.first ? "" : ","}${JSON.stringify(file)}:${JSON.stringify(size === undefined ? { json } : { json, size })}`;
+    this.first = false;
+    this.append(piece);
+  }
+
+  /** Closes the entry (with the quant-state blobs, if any) and moves it into place. */
+  async finish(blobs: CachedSnapshot["blobs"]): Promise<void> {
+    this.append(blobs === undefined ? "}}" : `},"blobs":${JSON.stringify(blobs)}}`);
+    const file = await this.queue;
+    if (file === undefined) return this.abandon();
+    await file.close().catch(() => {});
+    await rename(this.temp, this.path).catch(() => rm(this.temp, { force: true }).catch(() => {}));
+  }
+
+  /** Stops and removes the unfinished entry. */
+  async abandon(): Promise<void> {
+    const file = await this.queue;
+    await file?.close().catch(() => {});
+    await rm(this.temp, { force: true }).catch(() => {});
+  }
+
+  private append(piece: string): void {
+    this.queue = this.queue.then(async (file) => {
+      if (file === undefined) return undefined;
+      try {
+        await file.writeFile(piece);
+        return file;
+      } catch {
+        await file.close().catch(() => {});
+        return undefined;
+      }
+    });
+  }
 }

@@ -179,7 +179,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const limit = pLimit(Math.max(1, options.concurrency));
   let done = 0;
   let failure: { error: unknown } | undefined;
-  const headers: CachedSnapshot["headers"] = Object.create(null) as CachedSnapshot["headers"];
+  // The cache entry is written as the headers arrive, not gathered into one text at the end.
+  const snapshot = cache?.snapshotWriter(repo, sha, subfolder, { files: weightFiles, config: configText, index: indexText });
   const parsed = new Map<string, SafetensorsHeader>();
   const firstRead = firstReadSizes(index);
   const budget = new HeaderBudget(undefined, (name) => firstRead.get(name.slice(`${repo}/${prefix}`.length)));
@@ -197,8 +198,8 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget, parser);
         registry.register(header);
         parsed.set(file, header);
-        // The header's text is kept only for the cache: without one, 163 headers need not be decoded twice.
-        if (cache !== undefined) headers[file] = { json: source.headerJson(header.headerBytes), ...(source.size === undefined ? {} : { size: source.size }) };
+        // The header's text only for the cache: without one, 163 headers need not be decoded twice.
+        snapshot?.header(file, source.headerJson(header.headerBytes), source.size);
         done += 1;
         options.onProgress?.(done, weightFiles.length, http.stats.bytes);
       }).catch((error: unknown) => {
@@ -213,13 +214,20 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   index?.fingerprints();
   await reads;
   parser.close();
-  if (failure !== undefined) throw failure.error;
-  const files: CheckpointFile[] = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
-  const config = configText === null ? null : readModelConfig(parseJson(configText, `${repo}/${configPath}`));
-  const checkpoint = assembleCheckpoint(sourceName(repo, options.revision, subfolder), files, config, index, `${repo}/${indexPath}`, registry);
-  const blobs = await readQuantStates(checkpoint, (file, start, end) => http.getRange(url(file, sha), start, end, fileCtx(file)).then((r) => r.bytes), limit);
-  const snapshot: CachedSnapshot = { files: weightFiles, config: configText, index: indexText, headers, ...(blobs === undefined ? {} : { blobs }) };
-  await cache?.writeSnapshot(repo, sha, subfolder, snapshot).catch(() => {}); // a read-only cache only costs speed
+  let checkpoint: Checkpoint;
+  let blobs: CachedSnapshot["blobs"];
+  try {
+    if (failure !== undefined) throw failure.error;
+    const files: CheckpointFile[] = weightFiles.map((file) => ({ name: `${prefix}${file}`, header: parsed.get(file)! }));
+    const config = configText === null ? null : readModelConfig(parseJson(configText, `${repo}/${configPath}`));
+    checkpoint = assembleCheckpoint(sourceName(repo, options.revision, subfolder), files, config, index, `${repo}/${indexPath}`, registry);
+    blobs = await readQuantStates(checkpoint, (file, start, end) => http.getRange(url(file, sha), start, end, fileCtx(file)).then((r) => r.bytes), limit);
+  } catch (error) {
+    // A failed audit leaves no cache entry behind.
+    await snapshot?.abandon();
+    throw error;
+  }
+  await snapshot?.finish(blobs); // a read-only cache only costs speed
   return { checkpoint, readRange: readRange(sha), sha, stats: http.stats, fromCache: false };
 }
 

@@ -36,13 +36,21 @@ export async function benchProcess({ latencies = [0, 50, 150], runs = 5, shards 
   try {
     for (const latency of latencies) {
       hub.state.latencyMs = latency;
-      const samples = { json: [], table: [], baseline: [] };
+      const samples = { json: [], table: [], baseline: [], cold: [], warm: [] };
       for (let i = 0; i < runs; i++) {
         samples.baseline.push(await timed([node, "bench/baseline-parse.mjs", hub.endpoint, repo], join(out, "baseline.txt")));
         samples.json.push(await timed(env([node, "bin/qaudit.js", repo, "--scheme", "nf4", "--json", "--no-cache", "--quiet"]), join(out, "out.json")));
         if (latency === 0) samples.table.push(await timed(env([node, "bin/qaudit.js", repo, "--scheme", "nf4", "--no-cache", "--quiet"]), join(out, "out.txt")));
+        if (latency === 50) {
+          // As a user runs it, with the header cache (the default): a first audit writes it, a second reads it.
+          const cache = mkdtempSync(join(out, "cache-"));
+          const cached = ["env", `HF_ENDPOINT=${hub.endpoint}`, `XDG_CACHE_HOME=${cache}`, node, "bin/qaudit.js", repo, "--scheme", "nf4", "--json", "--quiet"];
+          samples.cold.push(await timed(cached, join(out, "cold.json")));
+          samples.warm.push(await timed(cached, join(out, "warm.json")));
+        }
       }
-      rows.push({ latency, baseline: summary(samples.baseline), json: summary(samples.json), ...(samples.table.length > 0 ? { table: summary(samples.table) } : {}) });
+      const optional = (name, list) => (list.length > 0 ? { [name]: summary(list) } : {});
+      rows.push({ latency, baseline: summary(samples.baseline), json: summary(samples.json), ...optional("table", samples.table), ...optional("cold", samples.cold), ...optional("warm", samples.warm) });
     }
     // Start-up: a bare node, `qaudit --version`, and a local audit of the bundled fixture.
     const startup = { node: [], version: [], local: [] };

@@ -48,6 +48,8 @@ for (const row of whole.rows) {
   console.log(line("baseline parse", row.baseline, "1.00×"));
   console.log(line("qaudit --json", row.json, `${(row.baseline.ms / row.json.ms).toFixed(2)}× (target ${row.latency >= 150 ? "≥ 4" : row.latency >= 50 ? "≥ 3" : "-"}); ${mb(row.json.outBytes)} out`));
   if (row.table !== undefined) console.log(line("qaudit (table)", row.table, `${(row.baseline.ms / row.table.ms).toFixed(2)}×`));
+  if (row.cold !== undefined) console.log(line("--json, cache: 1st", row.cold, `${(row.baseline.ms / row.cold.ms).toFixed(2)}× (the default: the first audit writes the header cache)`));
+  if (row.warm !== undefined) console.log(line("--json, cache: 2nd", row.warm, `${(row.baseline.ms / row.warm.ms).toFixed(2)}× (read from the cache)`));
 }
 const s = whole.startup;
 console.log(`  start-up: node -e 0 ${fmt(s.node.ms)}, qaudit --version ${fmt(s.version.ms)} (${(s.version.ms / s.node.ms).toFixed(2)}×), local nf4 audit of opt-350m ${fmt(s.local.ms)} (${(s.local.ms / s.node.ms).toFixed(2)}×)`);

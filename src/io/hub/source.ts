@@ -305,6 +305,8 @@ function httpByteSource(http: HubHttp, url: string, name: string, ctx: HubErrorC
       return result.bytes;
     },
     headerJson(length) {
+      // Usually the first read holds the whole header: decoded where it lies, no copy.
+      if (first !== undefined && first.length >= 8 + length) return new TextDecoder().decode(first.subarray(8, 8 + length));
       const bytes = new Uint8Array(8 + length);
       bytes.set((first ?? new Uint8Array()).subarray(0, 8 + length));
       if (rest !== undefined && first !== undefined) bytes.set(rest.subarray(0, 8 + length - first.length), first.length);

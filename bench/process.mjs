@@ -47,6 +47,7 @@ export async function benchProcess({ latencies = [0, 50, 150], runs = 5, shards 
           const cached = ["env", `HF_ENDPOINT=${hub.endpoint}`, `XDG_CACHE_HOME=${cache}`, node, "bin/qaudit.js", repo, "--scheme", "nf4", "--json", "--quiet"];
           samples.cold.push(await timed(cached, join(out, "cold.json")));
           samples.warm.push(await timed(cached, join(out, "warm.json")));
+          rmSync(cache, { recursive: true, force: true });
         }
       }
       const optional = (name, list) => (list.length > 0 ? { [name]: summary(list) } : {});

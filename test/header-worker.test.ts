@@ -109,6 +109,12 @@ describe("header parsing in a worker thread", () => {
       expect((await parser.parse(header, "small")).tensors).toHaveLength(1);
       expect(neighbour.toString()).toBe("still here");
       expect(header.toString()).toBe(text);
+      // Bytes the caller owns (a buffer of their own, as the Hub's reads are) are moved, not copied:
+      // the same header comes back, and the caller's view is empty afterwards.
+      const owned = new TextEncoder().encode(`--------${text}`).subarray(8);
+      const moved = await parser.parse(owned, "moved", undefined, true);
+      expect(moved).toEqual(parseHeader(new TextEncoder().encode(text), "moved"));
+      expect(owned.byteLength).toBe(0);
     } finally {
       parser.close();
     }

@@ -11,22 +11,34 @@ export interface ByteSource {
   readonly size?: number;
   /** Bytes [start, end) (end exclusive); may return fewer only at the end of the file. */
   read(start: number, end: number): Promise<Uint8Array>;
+  /** Each read's bytes sit in a buffer of their own, which the reader may move to another thread. */
+  readonly ownsReads?: boolean;
 }
 
 /**
  * Reads a safetensors header with one speculative read of `firstRead` bytes, which usually covers
  * the whole header, and a second read only for the rest of a longer header.
  */
-export async function readHeader(source: ByteSource, firstRead = 100_000, budget?: HeaderBudget, parser: HeaderParser = inlineParser): Promise<SafetensorsHeader> {
+export async function readHeader(
+  source: ByteSource,
+  firstRead = 100_000,
+  budget?: HeaderBudget,
+  parser: HeaderParser = inlineParser,
+  /** Sees the header's JSON bytes before they are parsed (and perhaps moved to the parser's thread). */
+  onJson?: (json: Uint8Array) => void,
+): Promise<SafetensorsHeader> {
   const end = source.size === undefined ? firstRead : Math.min(firstRead, source.size);
   const head = await source.read(0, Math.max(end, LENGTH_PREFIX_BYTES));
   const length = parseHeaderLength(head.subarray(0, LENGTH_PREFIX_BYTES), source.name, source.size);
   budget?.take(length, source.name);
   const needed = LENGTH_PREFIX_BYTES + length;
   let json: Uint8Array;
+  // Bytes this function made, or a source's own: the parser may move them instead of copying.
+  let movable = source.ownsReads === true;
   if (head.length >= needed) {
     json = head.subarray(LENGTH_PREFIX_BYTES, needed);
   } else {
+    movable = true;
     const rest = await source.read(head.length, needed);
     if (head.length + rest.length < needed) {
       throw new HeaderError(source.name, `truncated: header needs ${needed} bytes, the file has ${head.length + rest.length}`);
@@ -35,7 +47,8 @@ export async function readHeader(source: ByteSource, firstRead = 100_000, budget
     json.set(head.subarray(LENGTH_PREFIX_BYTES));
     json.set(rest.subarray(0, needed - head.length), head.length - LENGTH_PREFIX_BYTES);
   }
-  return parser.parse(json, source.name, source.size);
+  onJson?.(json);
+  return parser.parse(json, source.name, source.size, movable);
 }
 
 /**

@@ -6,7 +6,8 @@ import { DTYPE_BITS, parseHeader, shapeOf, type Dtype, type SafetensorsHeader, t
 
 /** Parses header JSON bytes into a header: in this thread, or in a worker beside it. */
 export interface HeaderParser {
-  parse(json: Uint8Array, name: string, size?: number): Promise<SafetensorsHeader>;
+  /** `movable`: json's buffer is the caller's alone, and may be moved to the parser's thread (it is then empty here). */
+  parse(json: Uint8Array, name: string, size?: number, movable?: boolean): Promise<SafetensorsHeader>;
   /** Ends the worker, if there is one; parses still pending then fail. */
   close(): void;
 }
@@ -39,7 +40,7 @@ export function workerParser(): HeaderParser {
   const worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 1 } });
   // Never the reason the process stays alive.
   worker.unref();
-  const pending = new Map<number, { resolve: (header: SafetensorsHeader) => void; reject: (error: unknown) => void; json: Uint8Array; name: string; size?: number }>();
+  const pending = new Map<number, { resolve: (header: SafetensorsHeader) => void; reject: (error: unknown) => void; json: Uint8Array | null; name: string; size?: number }>();
   let next = 0;
   let broken = false;
   worker.on("message", (message: PackedResult) => {
@@ -54,6 +55,11 @@ export function workerParser(): HeaderParser {
     broken = true;
     for (const [id, job] of pending) {
       pending.delete(id);
+      // Bytes moved to the dead worker are gone: that header is not parsed, and says why.
+      if (job.json === null) {
+        job.reject(new InputError(`${job.name}: the header parser's thread stopped before parsing this header`));
+        continue;
+      }
       try {
         job.resolve(parseHeader(job.json, job.name, job.size));
       } catch (error) {
@@ -64,16 +70,16 @@ export function workerParser(): HeaderParser {
   worker.on("error", fallBack);
   worker.on("exit", fallBack);
   return {
-    parse(json, name, size) {
+    parse(json, name, size, movable) {
       if (broken) return inlineParser.parse(json, name, size);
       return new Promise<SafetensorsHeader>((resolve, reject) => {
         const id = next++;
-        pending.set(id, { resolve, reject, json, name, ...(size === undefined ? {} : { size }) });
-        // A copy of exactly the header's bytes in a buffer of its own, moved (not copied again) to the
-        // worker. (Not json.slice(): on a Node Buffer that is a view, and moving its memory away would
-        // take it from whatever else shares it, such as the rest of a socket's read.)
-        const bytes = new Uint8Array(json);
-        worker.postMessage({ id, json: bytes, name, size } satisfies ParseRequest, [bytes.buffer]);
+        pending.set(id, { resolve, reject, json: movable === true ? null : json, name, ...(size === undefined ? {} : { size }) });
+        // Bytes of the caller's own are moved as they are; others are copied into a buffer of their own
+        // first (not json.slice(): on a Node Buffer that is a view, and moving its memory away would
+        // take it from whatever else shares it, such as the rest of a socket's read).
+        const bytes = movable === true ? json : new Uint8Array(json);
+        worker.postMessage({ id, json: bytes, name, size } satisfies ParseRequest, [bytes.buffer as ArrayBuffer]);
       });
     },
     close() {

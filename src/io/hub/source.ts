@@ -195,11 +195,13 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         if (failure !== undefined) return;
         const path = `${prefix}${file}`;
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
-        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget, parser);
+        // The header's text only for the cache (without one, 163 headers need not be decoded twice),
+        // taken before its bytes move to the parser's thread.
+        let text: string | undefined;
+        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget, parser, snapshot === undefined ? undefined : (json) => void (text = new TextDecoder().decode(json)));
         registry.register(header);
         parsed.set(file, header);
-        // The header's text only for the cache: without one, 163 headers need not be decoded twice.
-        snapshot?.header(file, source.headerJson(header.headerBytes), source.size);
+        if (text !== undefined) snapshot?.header(file, text, source.size);
         done += 1;
         options.onProgress?.(done, weightFiles.length, http.stats.bytes);
       }).catch((error: unknown) => {
@@ -283,34 +285,19 @@ function firstReadSizes(index: ShardIndex | undefined): Map<string, number> {
   return estimates;
 }
 
-interface HttpByteSource extends ByteSource {
-  /** The header JSON text, once read, for the cache. */
-  headerJson(length: number): string;
-}
-
-function httpByteSource(http: HubHttp, url: string, name: string, ctx: HubErrorContext): HttpByteSource {
+/** A file of the repo read by range; its reads are buffers of their own (the transport's). */
+function httpByteSource(http: HubHttp, url: string, name: string, ctx: HubErrorContext): ByteSource {
   let size: number | undefined;
-  let first: Uint8Array | undefined;
-  let rest: Uint8Array | undefined;
   return {
     name,
+    ownsReads: true,
     get size() {
       return size;
     },
     async read(start, end) {
       const result = await http.getRange(url, start, end, ctx);
       size ??= result.total;
-      if (start === 0) first = result.bytes;
-      else rest = result.bytes;
       return result.bytes;
-    },
-    headerJson(length) {
-      // Usually the first read holds the whole header: decoded where it lies, no copy.
-      if (first !== undefined && first.length >= 8 + length) return new TextDecoder().decode(first.subarray(8, 8 + length));
-      const bytes = new Uint8Array(8 + length);
-      bytes.set((first ?? new Uint8Array()).subarray(0, 8 + length));
-      if (rest !== undefined && first !== undefined) bytes.set(rest.subarray(0, 8 + length - first.length), first.length);
-      return new TextDecoder().decode(bytes.subarray(8));
     },
   };
 }

@@ -135,7 +135,17 @@ function nodeResponse(request: http.ClientRequest, message: http.IncomingMessage
   };
 }
 
-/** The chunks end to end (Buffer.concat: no zero-filling of memory about to be overwritten). */
+/**
+ * The chunks end to end, in a buffer of their own: no other view of its memory exists (a chunk is a
+ * view into its socket's read, and Buffer.concat takes small results from a shared pool), so a reader
+ * may move it to another thread without taking anything from anyone.
+ */
 function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }

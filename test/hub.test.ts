@@ -1,4 +1,5 @@
 // The Hub source against a loopback mock Hub (scripts/mock-hub.mjs): 127.0.0.1 is the Hub, 127.0.0.2 its CDN.
+import fc from "fast-check";
 import { parseSafetensorsMetadata } from "@huggingface/hub";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadHubCheckpoint, type HubOptions } from "../src/io/hub/source.js";
 import { HubError } from "../src/io/hub/errors.js";
+import { escapeJsonBytes } from "../src/io/hub/cache.js";
 import { InputError } from "../src/core/errors.js";
 // @ts-expect-error plain JS mock server shared with the benchmark
 import { startMockHub } from "../scripts/mock-hub.mjs";
@@ -344,6 +346,19 @@ describe("cache", () => {
     expect(Object.keys(entry.headers).sort()).toEqual(entry.files);
     for (const file of entry.files) expect(JSON.parse(entry.headers[file]!.json)).toBeTypeOf("object");
     expect(JSON.parse(entry.index)).toHaveProperty("weight_map");
+  });
+
+  it("header bytes escaped into the entry read back as the text their decoding gives, any bytes", () => {
+    const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x22, 0x5c, 0x0a, 0x00, 0x1f, 0x7f, 0xc3, 0xa9, 0xe2, 0x80, 0xa8));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(byte, { maxLength: 50 }), (a, b) => {
+        const bytes = Uint8Array.from([...a, ...b]);
+        const escaped = escapeJsonBytes(bytes);
+        expect(escaped).not.toBe(bytes);
+        expect(JSON.parse(`"${new TextDecoder().decode(escaped)}"`)).toBe(new TextDecoder().decode(bytes));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("a damaged cache entry is a miss, not a crash", async () => {

@@ -125,6 +125,8 @@ async function writeAtomic(path: string, text: string): Promise<void> {
  * Appends a snapshot's pieces to a temporary file in order (writes are queued, never interleaved).
  * A failed write only stops the writing: a cache that cannot be written costs speed, never an audit.
  */
+const STRING_SLICE = 1 << 20;
+
 export class SnapshotWriter {
   private readonly temp: string;
   private queue: Promise<FileHandle | undefined>;
@@ -136,21 +138,42 @@ export class SnapshotWriter {
   ) {
     this.temp = `${path}.${process.pid}.${Date.now()}.tmp`;
     const opening = mkdir(dirname(path), { recursive: true }).then(() => open(this.temp, "w"));
-    const head = `{"format":${CACHE_FORMAT},"files":${JSON.stringify(start.files)},"config":${JSON.stringify(start.config)},"index":${JSON.stringify(start.index)},"headers":{`;
     this.queue = opening.then(
-      async (file) => {
-        await file.writeFile(head);
-        return file;
-      },
+      (file) => file,
       () => undefined,
     );
+    this.append(`{"format":${CACHE_FORMAT},"files":${JSON.stringify(start.files)},"config":${JSON.stringify(start.config)},"index":`);
+    this.appendString(start.index);
+    this.append(`,"headers":{`);
   }
 
-  /** One weight file's header JSON text (and the file's size, when known). */
-  header(file: string, json: string, size: number | undefined): void {
-    const piece = `${this.first ? "" : ","}${JSON.stringify(file)}:${JSON.stringify(size === undefined ? { json } : { json, size })}`;
+  /**
+   * A JSON string written a slice at a time: a 15 MB index is not escaped and encoded in one piece.
+   * Escaping is per character, so the slices' escapes joined read back as the whole string (a
+   * surrogate pair cut in two is written as two escapes, which JSON.parse joins again).
+   */
+  private appendString(text: string | null): void {
+    if (text === null) return this.append("null");
+    this.append('"');
+    for (let at = 0; at < text.length; at += STRING_SLICE) {
+      // Escaped when its turn to be written comes, so only one slice's text is held at a time.
+      this.append(() => {
+        const escaped = JSON.stringify(text.slice(at, at + STRING_SLICE));
+        return escaped.slice(1, escaped.length - 1);
+      });
+    }
+    this.append('"');
+  }
+
+  /**
+   * One weight file's header, its JSON bytes as read (and the file's size, when known): escaped into
+   * a JSON string byte by byte, never decoded to text here.
+   */
+  header(file: string, json: Uint8Array, size: number | undefined): void {
+    this.append(`${this.first ? "" : ","}${JSON.stringify(file)}:{"json":"`);
     this.first = false;
-    this.append(piece);
+    this.append(escapeJsonBytes(json));
+    this.append(size === undefined ? '"}' : `","size":${size}}`);
   }
 
   /** Closes the entry (with the quant-state blobs, if any) and moves it into place. */
@@ -169,11 +192,11 @@ export class SnapshotWriter {
     await rm(this.temp, { force: true }).catch(() => {});
   }
 
-  private append(piece: string): void {
+  private append(piece: string | Uint8Array | (() => string)): void {
     this.queue = this.queue.then(async (file) => {
       if (file === undefined) return undefined;
       try {
-        await file.writeFile(piece);
+        await file.writeFile(typeof piece === "function" ? piece() : piece);
         return file;
       } catch {
         await file.close().catch(() => {});
@@ -182,3 +205,37 @@ export class SnapshotWriter {
     });
   }
 }
+
+/**
+ * UTF-8 bytes as the inside of a JSON string, still UTF-8, in a new buffer (the bytes themselves may
+ * move to another thread before it is written): `"` and `\` escaped, control characters as \u00XX,
+ * every other byte as it is (multi-byte characters, and bytes that are not UTF-8, which reading
+ * decodes as decoding the header would). Read back, the string is the bytes' text.
+ */
+export function escapeJsonBytes(bytes: Uint8Array): Uint8Array {
+  let extra = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x22 || b === 0x5c) extra += 1;
+    else if (b < 0x20) extra += 5;
+  }
+  const out = new Uint8Array(bytes.length + extra);
+  let at = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x22 || b === 0x5c) {
+      out[at++] = 0x5c;
+      out[at++] = b;
+    } else if (b < 0x20) {
+      out[at++] = 0x5c;
+      out[at++] = 0x75; // u
+      out[at++] = 0x30;
+      out[at++] = 0x30;
+      out[at++] = HEX[b >> 4]!;
+      out[at++] = HEX[b & 15]!;
+    } else out[at++] = b;
+  }
+  return out;
+}
+
+const HEX = new TextEncoder().encode("0123456789abcdef");

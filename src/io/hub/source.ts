@@ -195,13 +195,11 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
         if (failure !== undefined) return;
         const path = `${prefix}${file}`;
         const source = httpByteSource(http, url(path, sha), `${repo}/${path}`, fileCtx(path));
-        // The header's text only for the cache (without one, 163 headers need not be decoded twice),
-        // taken before its bytes move to the parser's thread.
-        let text: string | undefined;
-        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget, parser, snapshot === undefined ? undefined : (json) => void (text = new TextDecoder().decode(json)));
+        // The header goes to the cache entry before its bytes move to the parser's thread (an entry
+        // of a failed audit is removed).
+        const header = await readHeader(source, firstRead.get(file) ?? DEFAULT_FIRST_READ, budget, parser, snapshot === undefined ? undefined : (json) => snapshot.header(file, json, source.size));
         registry.register(header);
         parsed.set(file, header);
-        if (text !== undefined) snapshot?.header(file, text, source.size);
         done += 1;
         options.onProgress?.(done, weightFiles.length, http.stats.bytes);
       }).catch((error: unknown) => {

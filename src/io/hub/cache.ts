@@ -165,10 +165,7 @@ export class SnapshotWriter {
     this.append('"');
   }
 
-  /**
-   * One weight file's header, its JSON bytes as read (and the file's size, when known): escaped into
-   * a JSON string byte by byte, never decoded to text here.
-   */
+  /** One weight file's header, its JSON bytes as read (and the file's size, when known). */
   header(file: string, json: Uint8Array, size: number | undefined): void {
     this.append(`${this.first ? "" : ","}${JSON.stringify(file)}:{"json":"`);
     this.first = false;
@@ -207,35 +204,15 @@ export class SnapshotWriter {
 }
 
 /**
- * UTF-8 bytes as the inside of a JSON string, still UTF-8, in a new buffer (the bytes themselves may
- * move to another thread before it is written): `"` and `\` escaped, control characters as \u00XX,
- * every other byte as it is (multi-byte characters, and bytes that are not UTF-8, which reading
- * decodes as decoding the header would). Read back, the string is the bytes' text.
+ * UTF-8 bytes as the inside of a JSON string, in a new buffer (the bytes themselves may move to
+ * another thread before it is written). Decoded, escaped and encoded by the runtime: measured faster
+ * than escaping byte by byte in JavaScript, for the same memory. Bytes that are not UTF-8 become
+ * U+FFFD, as they do when the header itself is decoded.
  */
 export function escapeJsonBytes(bytes: Uint8Array): Uint8Array {
-  let extra = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b === 0x22 || b === 0x5c) extra += 1;
-    else if (b < 0x20) extra += 5;
-  }
-  const out = new Uint8Array(bytes.length + extra);
-  let at = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b === 0x22 || b === 0x5c) {
-      out[at++] = 0x5c;
-      out[at++] = b;
-    } else if (b < 0x20) {
-      out[at++] = 0x5c;
-      out[at++] = 0x75; // u
-      out[at++] = 0x30;
-      out[at++] = 0x30;
-      out[at++] = HEX[b >> 4]!;
-      out[at++] = HEX[b & 15]!;
-    } else out[at++] = b;
-  }
-  return out;
+  const quoted = JSON.stringify(DECODER.decode(bytes));
+  return ENCODER.encode(quoted.slice(1, quoted.length - 1));
 }
 
-const HEX = new TextEncoder().encode("0123456789abcdef");
+const DECODER = new TextDecoder();
+const ENCODER = new TextEncoder();

@@ -194,7 +194,7 @@ export function detectPrequantized(checkpoint: Checkpoint, visit?: (weight: Pack
   for (const file of checkpoint.files) for (const [name, bytes] of Object.entries(file.blobs ?? {})) blobs.set(name, bytes);
   const config = checkpoint.config;
   // Each weight is tallied for the summary, then kept or handed to the visitor: a caller that only
-  // restores weights (`dequantize`) holds no list of 80,000 records.
+  // restores weights (simulate.ts's Restorer) holds no list of 80,000 records.
   const weights: PackedWeight[] = [];
   const tally = new WeightTally();
   const add = (weight: PackedWeight): void => {

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadHubCheckpoint, type HubOptions } from "../src/io/hub/source.js";
 import { HubError } from "../src/io/hub/errors.js";
+import { HubHttp } from "../src/io/hub/http.js";
+import type { Transport } from "../src/io/hub/transport.js";
 import { escapeJsonBytes } from "../src/io/hub/cache.js";
 import { InputError } from "../src/core/errors.js";
 // @ts-expect-error plain JS mock server shared with the benchmark
@@ -358,6 +360,36 @@ describe("cache", () => {
         expect(JSON.parse(`"${new TextDecoder().decode(escaped)}"`)).toBe(new TextDecoder().decode(bytes));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it("a file decoded chunk by chunk as it arrives reads as the text of its bytes decoded whole, however it is split", async () => {
+    // Multi-byte characters (2, 3 and 4 bytes), a byte sequence that is no UTF-8, and cuts anywhere.
+    const piece = fc.constantFrom("a", "é", "中", "😀", "\"", "\n");
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 40 }), fc.boolean(), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 10 }), async (pieces, invalid, cuts) => {
+        const text = new TextEncoder().encode(pieces.join(""));
+        const bytes = invalid ? Uint8Array.from([...text, 0xe4, 0xb8]) : text;
+        const transport: Transport = () =>
+          Promise.resolve({
+            status: 200,
+            header: (name) => (name === "content-length" ? String(bytes.length) : null),
+            headers: () => ({}),
+            read: async (_limit, onChunk) => {
+              for (let at = 0, i = 0; at < bytes.length; i++) {
+                const end = Math.min(bytes.length, at + cuts[i % cuts.length]!);
+                onChunk(bytes.slice(at, end));
+                at = end;
+              }
+            },
+            discard: () => Promise.resolve(),
+          });
+        const http = new HubHttp("http://127.0.0.1:9", undefined, fetch, undefined, undefined, undefined, undefined, transport);
+        const file = await http.getFile("http://127.0.0.1:9/org/m/resolve/main/config.json", 1000, { repo: "org/m" });
+        expect(file.text).toBe(new TextDecoder().decode(bytes));
+        expect(http.stats.bytes).toBe(bytes.length);
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -43,7 +43,8 @@ class TransientFailure extends Error {
 }
 
 export interface FileResult {
-  bytes: Uint8Array;
+  /** The file decoded as UTF-8 as it arrived (a large index is never held as one buffer of bytes). */
+  text: string;
   /** `X-Repo-Commit`: the commit the Hub resolved the revision to. */
   commit?: string;
 }
@@ -115,10 +116,10 @@ export class HubHttp {
         await response.discard();
         throw new HubError(`${ctx.file ?? url} is ${length} bytes, over the ${maxBytes}-byte limit`);
       }
-      const body = await readAll(response, maxBytes + 1, this.stats);
+      const body = await readText(response, maxBytes + 1, this.stats);
       if (body.length > maxBytes) throw new HubError(`${ctx.file ?? url} is over the ${maxBytes}-byte limit`);
       if (Number.isFinite(length) && body.length < length) throw new TransientFailure(`body shorter than promised (${body.length} of ${length} bytes)`);
-      return { bytes: body, ...(commit === undefined ? {} : { commit }) };
+      return { text: body.text, ...(commit === undefined ? {} : { commit }) };
     });
   }
 
@@ -303,11 +304,43 @@ function asTransient(error: unknown, timeoutMs: number, host: string): Transient
   return Object.assign(new TransientFailure(`request failed before reaching ${host} (${code ?? e.cause?.message ?? e.message ?? "unknown error"})`), { final: true });
 }
 
-/** Reads a body to its end, or until `limit` bytes have arrived, then drops the rest of the transfer. */
-function readAll(response: HttpResponse, limit: number, stats: HttpStats): Promise<Uint8Array> {
-  return response.read(limit, (bytes) => {
-    stats.bytes += bytes;
+/**
+ * Reads a body to its end, or until `limit` bytes have arrived, then drops the rest of the transfer.
+ * The bytes come back in a buffer of their own: no other view of its memory exists (a chunk is a view
+ * into its socket's read), so a reader may move it to another thread without taking anything from anyone.
+ */
+async function readAll(response: HttpResponse, limit: number, stats: HttpStats): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  await response.read(limit, (chunk) => {
+    chunks.push(chunk);
+    length += chunk.length;
+    stats.bytes += chunk.length;
   });
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * A body read as readAll reads it, decoded as UTF-8 chunk by chunk: its text and its length in bytes.
+ * No buffer of the whole body is made (a 15 MB one, once freed, leaves the C allocator holding on to
+ * tens of megabytes the process then keeps).
+ */
+async function readText(response: HttpResponse, limit: number, stats: HttpStats): Promise<{ text: string; length: number }> {
+  const decoder = new TextDecoder();
+  let text = "";
+  let length = 0;
+  await response.read(limit, (chunk) => {
+    text += decoder.decode(chunk, { stream: true });
+    length += chunk.length;
+    stats.bytes += chunk.length;
+  });
+  return { text: text + decoder.decode(), length };
 }
 
 function isOk(status: number): boolean {

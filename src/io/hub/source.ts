@@ -12,7 +12,7 @@ import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { checkRevision, isRepoId } from "./repo-id.js";
 import { parserFor } from "../header-parser.js";
-import { HubHttp, DEFAULT_RETRY, type HttpStats, type RetryPolicy } from "./http.js";
+import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
 import type { HubSettings } from "./settings.js";
 
 export interface HubOptions {
@@ -32,13 +32,7 @@ export interface HubOptions {
 }
 
 /** A speculative read, settled: its result, or the error it met. */
-type Early = { result: TextResult | null } | { error: unknown };
-
-/** A small file of the repo (config, index), decoded. */
-interface TextResult {
-  text: string;
-  commit?: string;
-}
+type Early = { result: FileResult | null } | { error: unknown };
 
 export interface HubLoad {
   checkpoint: Checkpoint;
@@ -115,16 +109,13 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const fileCtx = (file: string): HubErrorContext => ({ ...ctx, file });
   const configPath = `${prefix}${MODEL_FILES.config}`;
   const indexPath = `${prefix}${MODEL_FILES.index}`;
-  // A missing optional file is no error: the listing decides what the repo has. A file is decoded
-  // as soon as it arrives, so its bytes (15 MB for a large index) are not held until they are used.
-  const optional = (file: string, max: number, rev: string): Promise<TextResult | null> =>
-    http.getFile(url(file, rev), max, fileCtx(file)).then(
-      (result) => ({ text: new TextDecoder().decode(result.bytes), ...(result.commit === undefined ? {} : { commit: result.commit }) }),
-      (error: unknown) => {
-        if (error instanceof EntryNotFoundError) return null;
-        throw error;
-      },
-    );
+  // A missing optional file is no error: the listing decides what the repo has. A file arrives as
+  // text, decoded chunk by chunk (its bytes, 15 MB for a large index, are never held as one buffer).
+  const optional = (file: string, max: number, rev: string): Promise<FileResult | null> =>
+    http.getFile(url(file, rev), max, fileCtx(file)).catch((error: unknown) => {
+      if (error instanceof EntryNotFoundError) return null;
+      throw error;
+    });
 
   // One wave: the revision lookup, config.json and the shard index at once. The lookup's sha pins
   // everything after it; a file whose X-Repo-Commit differs (a push in between) is read again at the sha.
@@ -132,7 +123,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   // which a large index is already arriving. With a snapshot at hand, only the lookup is needed. Each
   // speculative read settles into a value (its result or its error) at once, so no rejection is ever
   // left unhandled; whether its error matters is decided against the listing.
-  const settle = (promise: Promise<TextResult | null>): Promise<Early> => promise.then((result) => ({ result }), (error: unknown) => ({ error }));
+  const settle = (promise: Promise<FileResult | null>): Promise<Early> => promise.then((result) => ({ result }), (error: unknown) => ({ error }));
   const speculative = known === undefined ? Promise.all([settle(optional(configPath, MAX_CONFIG_BYTES, options.revision)), settle(optional(indexPath, MAX_INDEX_BYTES, options.revision))]) : undefined;
   const { modelInfo } = await import("@huggingface/hub");
   const lookup = modelInfo({

@@ -12,9 +12,9 @@ export interface HttpResponse {
   headers(): Record<string, string>;
   /**
    * The body to its end, or until `limit` bytes have arrived, when the rest of the transfer is dropped
-   * (the connection closed). `onBytes` counts what arrives.
+   * (the connection closed): each chunk is handed to `onChunk` as it arrives (and is not kept here).
    */
-  read(limit: number, onBytes: (bytes: number) => void): Promise<Uint8Array>;
+  read(limit: number, onChunk: (chunk: Uint8Array) => void): Promise<void>;
   /** Drops the body unread. */
   discard(): Promise<void>;
 }
@@ -29,7 +29,7 @@ export function fetchTransport(fetchImpl: typeof fetch): Transport {
       status: response.status,
       header: (name) => response.headers.get(name),
       headers: () => Object.fromEntries(response.headers),
-      read: (limit, onBytes) => readStream(response, limit, onBytes),
+      read: (limit, onChunk) => readStream(response, limit, onChunk),
       discard: async () => {
         await response.body?.cancel();
       },
@@ -37,24 +37,21 @@ export function fetchTransport(fetchImpl: typeof fetch): Transport {
   };
 }
 
-async function readStream(response: Response, limit: number, onBytes: (bytes: number) => void): Promise<Uint8Array> {
-  if (response.body === null) return new Uint8Array(0);
+async function readStream(response: Response, limit: number, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  if (response.body === null) return;
   const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
   let length = 0;
   try {
     while (length < limit) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
       length += value.length;
-      onBytes(value.length);
+      onChunk(value);
     }
   } finally {
     if (length >= limit) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
-  return concat(chunks, length);
 }
 
 /**
@@ -92,9 +89,8 @@ function nodeResponse(request: http.ClientRequest, message: http.IncomingMessage
     status: message.statusCode ?? 0,
     header: value,
     headers: () => Object.fromEntries(Object.keys(message.headers).map((name) => [name, value(name)!])),
-    read: (limit, onBytes) =>
-      new Promise<Uint8Array>((resolve, reject) => {
-        const chunks: Uint8Array[] = [];
+    read: (limit, onChunk) =>
+      new Promise<void>((resolve, reject) => {
         let length = 0;
         let settled = false;
         const finish = (error?: unknown): void => {
@@ -103,12 +99,11 @@ function nodeResponse(request: http.ClientRequest, message: http.IncomingMessage
           message.off("data", onData);
           signal.removeEventListener("abort", onAbort);
           if (error !== undefined) reject(error);
-          else resolve(concat(chunks, length));
+          else resolve();
         };
         const onData = (chunk: Buffer): void => {
-          chunks.push(chunk);
           length += chunk.length;
-          onBytes(chunk.length);
+          onChunk(chunk);
           if (length >= limit) {
             // Enough: close this connection rather than let the rest of the file arrive.
             request.destroy();
@@ -133,19 +128,4 @@ function nodeResponse(request: http.ClientRequest, message: http.IncomingMessage
       return Promise.resolve();
     },
   };
-}
-
-/**
- * The chunks end to end, in a buffer of their own: no other view of its memory exists (a chunk is a
- * view into its socket's read, and Buffer.concat takes small results from a shared pool), so a reader
- * may move it to another thread without taking anything from anyone.
- */
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

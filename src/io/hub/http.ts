@@ -140,9 +140,9 @@ export class HubHttp {
         const expected = Math.min(end, range.total ?? end) - start;
         // One byte past what was promised: a complete body ends on its own (the connection is kept), a
         // server sending more than it promised is cut off.
-        const bytes = await readAll(response, expected + 1, this.stats);
-        if (bytes.length < expected) throw new TransientFailure(`body shorter than promised (${bytes.length} of ${expected} bytes)`);
-        return { bytes: bytes.subarray(0, expected), ...(range.total === undefined ? {} : { total: range.total }) };
+        const { bytes, received } = await readExpected(response, expected, this.stats);
+        if (received < expected) throw new TransientFailure(`body shorter than promised (${received} of ${expected} bytes)`);
+        return { bytes, ...(range.total === undefined ? {} : { total: range.total }) };
       }
       // 200: Range ignored. A weight-data read far into a file would stream everything before it: refuse.
       if (options.requireRange === true && start > 0) {
@@ -324,6 +324,24 @@ async function readAll(response: HttpResponse, limit: number, stats: HttpStats):
     at += chunk.length;
   }
   return out;
+}
+
+/**
+ * A body of a known length, copied as it arrives into a buffer of that length (of its own, as readAll's):
+ * each chunk is garbage at once, and dies young. Kept until the body's end, chunks of a slow answer
+ * outlive young collections and wait for a full one, in the tens of megabytes over a large model's
+ * headers. One byte past `expected` is read, so a body longer than promised is cut off (`received`
+ * then exceeds `expected`; the bytes past it are dropped).
+ */
+async function readExpected(response: HttpResponse, expected: number, stats: HttpStats): Promise<{ bytes: Uint8Array; received: number }> {
+  const bytes = new Uint8Array(expected);
+  let received = 0;
+  await response.read(expected + 1, (chunk) => {
+    if (received < expected) bytes.set(chunk.length <= expected - received ? chunk : chunk.subarray(0, expected - received), received);
+    received += chunk.length;
+    stats.bytes += chunk.length;
+  });
+  return { bytes, received };
 }
 
 /**

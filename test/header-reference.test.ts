@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DTYPE_BITS, type Dtype } from "../src/core/format/dtypes.js";
-import { parseHeader } from "../src/core/format/header.js";
+import { dataEnd, parseHeader } from "../src/core/format/header.js";
 import { oneCharacterEdits } from "./edits.js";
 
 // The strict header parser against a reference written out here independently: JSON.parse and then
@@ -80,7 +80,8 @@ function outcome(run: () => unknown): unknown {
 const ours = (bytes: Uint8Array) =>
   outcome(() => {
     const h = parseHeader(bytes, "m");
-    return { tensors: h.tensors.map((t) => ({ ...t })), metadata: h.metadata === null ? null : { ...h.metadata }, dataBytes: h.dataBytes };
+    // Our records keep where a tensor's bytes begin; where they end follows from its dtype and shape.
+    return { tensors: h.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, dataOffsets: [t.dataStart, dataEnd(t)], elements: t.elements })), metadata: h.metadata === null ? null : { ...h.metadata }, dataBytes: h.dataBytes };
   });
 const theirs = (bytes: Uint8Array) => outcome(() => reference(bytes, "m"));
 
@@ -151,6 +152,6 @@ describe("safetensors header parser against an independent reference", () => {
   it("a repeated name keeps its last value at its first place; integer-like names come first, in numeric order", () => {
     const text = '{"b": {"dtype": "U8", "shape": [1], "data_offsets": [5, 6]}, "10": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}, "2": {"dtype": "U8", "shape": [3], "data_offsets": [2, 5]}, "b": {"dtype": "U8", "shape": [1], "data_offsets": [6, 7]}, "a": {"dtype": "U8", "shape": [1], "data_offsets": [5, 6]}}';
     const h = parseHeader(new TextEncoder().encode(text), "m");
-    expect(h.tensors.map((t) => [t.name, t.dataOffsets])).toEqual([["2", [2, 5]], ["10", [0, 2]], ["b", [6, 7]], ["a", [5, 6]]]);
+    expect(h.tensors.map((t) => [t.name, [t.dataStart, dataEnd(t)]])).toEqual([["2", [2, 5]], ["10", [0, 2]], ["b", [6, 7]], ["a", [5, 6]]]);
   });
 });

@@ -99,7 +99,7 @@ describe("shard index scanned from its text", () => {
   });
 
   it("the registry: each header's fingerprint, and a name met twice across headers", () => {
-    const header = (names: string[]) => ({ tensors: names.map((name) => ({ name, dtype: "F16" as const, shape: [1], dataOffsets: [0, 2] as [number, number], elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 });
+    const header = (names: string[]) => ({ tensors: names.map((name) => ({ name, dtype: "F16" as const, shape: [1], dataStart: 0, elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 });
     const registry = new NameRegistry();
     const a = header(["x.weight", "y.weight"]);
     registry.register(a);
@@ -123,7 +123,7 @@ describe("shard index scanned from its text", () => {
   });
 
   it("headers against the index: a listed tensor no shard holds, and a tensor listed twice, are refused", () => {
-    const file = (name: string, tensors: string[]): CheckpointFile => ({ name, header: { tensors: tensors.map((t) => ({ name: t, dtype: "F16", shape: [1], dataOffsets: [0, 2], elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 } });
+    const file = (name: string, tensors: string[]): CheckpointFile => ({ name, header: { tensors: tensors.map((t) => ({ name: t, dtype: "F16", shape: [1], dataStart: 0, elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 } });
     const files = [file("m.safetensors", ["a", "b"])];
     expect(() => assembleCheckpoint("x", files, null, parseShardIndex('{"weight_map": {"a": "m.safetensors", "c": "m.safetensors"}}', "i"), "i")).toThrowError('i: tensor "c" is listed in m.safetensors but no shard holds it');
     expect(() => assembleCheckpoint("x", files, null, parseShardIndex('{"weight_map": {"a": "m.safetensors", "a": "m.safetensors"}}', "i"), "i")).toThrowError('i: tensor "a" is listed twice');
@@ -134,7 +134,7 @@ describe("shard index scanned from its text", () => {
   it("headers against the index, at random: refused exactly when a listed tensor is held nowhere or listed twice", () => {
     const name = fc.constantFrom("a", "b", "c", "d", "e", "ab", "ba");
     const shards = ["one.safetensors", "two.safetensors"];
-    const file = (shard: string, tensors: string[]): CheckpointFile => ({ name: shard, header: { tensors: tensors.map((t) => ({ name: t, dtype: "F16", shape: [1], dataOffsets: [0, 2], elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 } });
+    const file = (shard: string, tensors: string[]): CheckpointFile => ({ name: shard, header: { tensors: tensors.map((t) => ({ name: t, dtype: "F16", shape: [1], dataStart: 0, elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 } });
     fc.assert(
       fc.property(fc.uniqueArray(name, { maxLength: 7 }), fc.array(fc.tuple(name, fc.constantFrom(...shards)), { minLength: 2, maxLength: 8 }), fc.nat(), fc.boolean(), (held, random, cut, exact) => {
         const split = cut % (held.length + 1);

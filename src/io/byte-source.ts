@@ -1,5 +1,5 @@
 import { HeaderError } from "../core/errors.js";
-import { LENGTH_PREFIX_BYTES, parseHeaderLength } from "../core/format/index.js";
+import { bytesOf, dataEnd, LENGTH_PREFIX_BYTES, parseHeaderLength } from "../core/format/index.js";
 import { QUANT_STATE_MARKER } from "../core/storage/index.js";
 import type { SafetensorsHeader } from "../core/format/index.js";
 import { inlineParser, type HeaderParser } from "./header-parser.js";
@@ -89,11 +89,11 @@ export const MAX_TOTAL_BLOB_BYTES = 16 * 1024 * 1024;
 export async function readQuantStateBlobs(source: ByteSource, header: SafetensorsHeader): Promise<Record<string, Uint8Array> | undefined> {
   const start = LENGTH_PREFIX_BYTES + header.headerBytes;
   if (source.size === undefined || source.size < start + header.dataBytes) return undefined;
-  const wanted = header.tensors.filter((t) => t.name.includes(QUANT_STATE_MARKER) && t.dataOffsets[1] - t.dataOffsets[0] <= MAX_BLOB_BYTES);
+  const wanted = header.tensors.filter((t) => t.name.includes(QUANT_STATE_MARKER) && bytesOf(t.elements, t.dtype) <= MAX_BLOB_BYTES);
   if (wanted.length === 0) return undefined;
-  const total = wanted.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
+  const total = wanted.reduce((sum, t) => sum + bytesOf(t.elements, t.dtype), 0);
   if (total > MAX_TOTAL_BLOB_BYTES) throw new HeaderError(source.name, `quant-state blobs of ${total.toLocaleString("en-US")} bytes in all, over the ${MAX_TOTAL_BLOB_BYTES.toLocaleString("en-US")}-byte limit`);
   const blobs = Object.create(null) as Record<string, Uint8Array>;
-  for (const tensor of wanted) blobs[tensor.name] = await source.read(start + tensor.dataOffsets[0], start + tensor.dataOffsets[1]);
+  for (const tensor of wanted) blobs[tensor.name] = await source.read(start + tensor.dataStart, start + dataEnd(tensor));
   return blobs;
 }

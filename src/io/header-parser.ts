@@ -121,7 +121,7 @@ export function packHeader(id: number, header: SafetensorsHeader): PackedHeader 
   const { tensors } = header;
   const names = new Array<string>(tensors.length);
   let count = 0;
-  for (const t of tensors) count += 5 + t.shape.length;
+  for (const t of tensors) count += 4 + t.shape.length;
   const numbers = new Float64Array(count);
   let at = 0;
   for (let i = 0; i < tensors.length; i++) {
@@ -130,8 +130,7 @@ export function packHeader(id: number, header: SafetensorsHeader): PackedHeader 
     numbers[at++] = DTYPE_INDEX.get(t.dtype)!;
     numbers[at++] = t.shape.length;
     numbers[at++] = t.elements;
-    numbers[at++] = t.dataOffsets[0];
-    numbers[at++] = t.dataOffsets[1];
+    numbers[at++] = t.dataStart;
     for (const dim of t.shape) numbers[at++] = dim;
   }
   return { id, names, numbers, metadata: header.metadata, headerBytes: header.headerBytes, dataBytes: header.dataBytes };
@@ -146,9 +145,8 @@ export function unpackHeader(packed: PackedHeader): SafetensorsHeader {
     const dtype = DTYPES[numbers[at++]!]!;
     const rank = numbers[at++]!;
     const elements = numbers[at++]!;
-    const begin = numbers[at++]!;
-    const end = numbers[at++]!;
-    tensors[i] = { name, dtype, shape: shapeOf(numbers, at, rank), dataOffsets: [begin, end], elements };
+    const dataStart = numbers[at++]!;
+    tensors[i] = { name, dtype, shape: shapeOf(numbers, at, rank), dataStart, elements };
     at += rank;
   }
   // Metadata crossed the thread boundary as a plain object: back to one without a prototype.

@@ -1,5 +1,5 @@
 import { shapeOf } from "./shapes.js";
-import { DTYPE_BITS, isDtype, type Dtype } from "./dtypes.js";
+import { bytesOf, DTYPE_BITS, isDtype, type Dtype } from "./dtypes.js";
 import { HeaderError } from "../errors.js";
 import type { NamesFingerprint } from "./shard-index.js";
 
@@ -8,9 +8,18 @@ export interface TensorInfo {
   name: string;
   dtype: Dtype;
   shape: readonly number[];
-  dataOffsets: [number, number];
+  /**
+   * Where its bytes begin in the data region: `data_offsets[0]`. They end at `dataEnd(tensor)`, as the
+   * header's `data_offsets[1]` is checked to say (one number kept per tensor, not an array of two).
+   */
+  dataStart: number;
   /** numel: the product of the shape (1 for a scalar). */
   elements: number;
+}
+
+/** Where a tensor's bytes end in the data region: `data_offsets[1]`. */
+export function dataEnd(tensor: TensorInfo): number {
+  return tensor.dataStart + bytesOf(tensor.elements, tensor.dtype);
 }
 
 export interface SafetensorsHeader {
@@ -145,8 +154,7 @@ function parseEntry(name: string, entry: unknown, file: string): TensorInfo {
       name,
     );
   }
-  // The parsed [begin, end] array itself: checked above to be exactly two offsets.
-  return { name, dtype, shape: shapeOf(shape as number[], 0, shape.length), dataOffsets: offsets as [number, number], elements };
+  return { name, dtype, shape: shapeOf(shape as number[], 0, shape.length), dataStart: begin, elements };
 }
 
 function expectedBytes(elements: number, dtype: Dtype, file: string, name: string): number {
@@ -161,12 +169,12 @@ function expectedBytes(elements: number, dtype: Dtype, file: string, name: strin
 
 /** Offsets must tile the data region from 0 with no holes or overlaps; returns its length. */
 function checkOffsets(tensors: TensorInfo[], file: string): number {
-  const ordered = tensors.slice().sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const ordered = tensors.slice().sort((a, b) => a.dataStart - b.dataStart || dataEnd(a) - dataEnd(b));
   let cursor = 0;
   for (let i = 0; i < ordered.length; i++) {
     const tensor = ordered[i]!;
-    const begin = tensor.dataOffsets[0];
-    const end = tensor.dataOffsets[1];
+    const begin = tensor.dataStart;
+    const end = dataEnd(tensor);
     if (begin !== cursor) {
       const what = begin > cursor ? `leave a hole at bytes ${cursor}..${begin}` : `overlap the previous tensor (which ends at ${cursor})`;
       throw new HeaderError(file, `data_offsets [${begin}, ${end}] ${what}`, tensor.name);

@@ -9,6 +9,6 @@ export { checkShardName, NamesFingerprint, parseShardIndex, type ShardIndex, typ
 export { readModelConfig, type ModelConfig, type QuantizationConfig } from "./config.js";
 export { bytesOf, DTYPE_BITS, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
 export { parseJsonText } from "./json.js";
-export { LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, parseHeader, parseHeaderLength, type SafetensorsHeader, type TensorInfo } from "./header.js";
+export { dataEnd, LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, parseHeader, parseHeaderLength, type SafetensorsHeader, type TensorInfo } from "./header.js";
 export { matrixShape, shapeOf } from "./shapes.js";
 export { MODEL_FILES, planWeightFiles, type WeightPlan } from "./weight-files.js";

@@ -62,7 +62,7 @@ export function planTensor(tensor: TensorInfo, file: string, dataStart: number, 
   const wanted = options.sampleBytes === null ? units : Math.max(1, Math.floor(options.sampleBytes / size / unitElements));
   const sampled = wanted < units;
   const runs = sampled ? sampleRuns(units, wanted, options.seed ^ hashName(tensor.name)) : [[0, units] as [number, number]];
-  const base = dataStart + tensor.dataOffsets[0];
+  const base = dataStart + tensor.dataStart;
   const unitsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (unitElements * size)));
   const ranges: ReadRange[] = [];
   for (const [from, to] of runs) {

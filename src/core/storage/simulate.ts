@@ -118,7 +118,8 @@ class Restorer {
     const shape = w.logicalShape ?? [1, w.logicalElements];
     // bitsandbytes' and FP8's packed tensor already has the weight's name: the same string, not a copy.
     const name = w.format === "mxfp4" ? w.module : isWeightOf(w.name, w.module) ? w.name : `${w.module}.weight`;
-    const tensor: TensorInfo = { name, dtype: this.dtype, shape, dataOffsets: NO_DATA, elements: w.logicalElements };
+    // A restored weight has no bytes of its own in any file.
+    const tensor: TensorInfo = { name, dtype: this.dtype, shape, dataStart: 0, elements: w.logicalElements };
     const list = this.restored.get(w.file);
     if (list === undefined) this.restored.set(w.file, [tensor]);
     else list.push(tensor);
@@ -130,9 +131,6 @@ class Restorer {
     return { ...this.original, files };
   }
 }
-
-/** A restored weight has no bytes in any file: one shared, never-changed pair of offsets for all of them. */
-const NO_DATA: [number, number] = Object.freeze([0, 0]) as unknown as [number, number];
 
 /** `name` is `module` + ".weight". */
 function isWeightOf(name: string, module: string): boolean {

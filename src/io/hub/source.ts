@@ -4,7 +4,7 @@ import { parseJsonText, readModelConfig } from "../../core/format/index.js";
 import { quantStatesNeeded } from "../../core/storage/index.js";
 import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
 import { QauditError, UsageError } from "../../core/errors.js";
-import { parseHeader } from "../../core/format/index.js";
+import { bytesOf, dataEnd, parseHeader } from "../../core/format/index.js";
 import type { Checkpoint, CheckpointFile } from "../../core/format/index.js";
 import type { SafetensorsHeader } from "../../core/format/index.js";
 import { HeaderBudget, MAX_BLOB_BYTES, MAX_TOTAL_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
@@ -231,9 +231,9 @@ async function readQuantStates(
   read: (file: string, start: number, end: number) => Promise<Uint8Array>,
   limit: ReturnType<typeof pLimit>,
 ): Promise<Record<string, Record<string, string>> | undefined> {
-  const needed = quantStatesNeeded(checkpoint).filter(({ tensor }) => tensor.dataOffsets[1] - tensor.dataOffsets[0] <= MAX_BLOB_BYTES);
+  const needed = quantStatesNeeded(checkpoint).filter(({ tensor }) => bytesOf(tensor.elements, tensor.dtype) <= MAX_BLOB_BYTES);
   if (needed.length === 0) return undefined;
-  const total = needed.reduce((sum, { tensor }) => sum + tensor.dataOffsets[1] - tensor.dataOffsets[0], 0);
+  const total = needed.reduce((sum, { tensor }) => sum + bytesOf(tensor.elements, tensor.dtype), 0);
   if (total > MAX_TOTAL_BLOB_BYTES) throw new HubError(`${checkpoint.source}: quant-state blobs of ${total.toLocaleString("en-US")} bytes in all, over the ${MAX_TOTAL_BLOB_BYTES.toLocaleString("en-US")}-byte limit`);
   const texts: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
   const results = await Promise.allSettled(
@@ -241,7 +241,7 @@ async function readQuantStates(
       limit(async () => {
         const target = checkpoint.files.find((f) => f.name === file)!;
         const base = 8 + target.header.headerBytes;
-        const bytes = await read(file, base + tensor.dataOffsets[0], base + tensor.dataOffsets[1]);
+        const bytes = await read(file, base + tensor.dataStart, base + dataEnd(tensor));
         (target.blobs ??= Object.create(null) as Record<string, Uint8Array>)[tensor.name] = bytes;
         (texts[file] ??= Object.create(null) as Record<string, string>)[tensor.name] = new TextDecoder().decode(bytes);
       }),

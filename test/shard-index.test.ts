@@ -117,6 +117,35 @@ describe("shard index scanned from its text", () => {
     expect(() => assembleCheckpoint("x", files, null, undefined, "i", again)).toThrowError('s1.safetensors: tensor "x.weight" is also in s0.safetensors');
   });
 
+  it("the registry notices a repeat exactly when some name is met twice, however many names and however its table grows", () => {
+    const header = (names: string[]) => ({ tensors: names.map((name) => ({ name, dtype: "F16" as const, shape: [1], dataStart: 0, elements: 1 })), metadata: null, headerBytes: 2, dataBytes: 2 });
+    // Short names of few letters: many share a hash slot, and anagrams share a sum of letters.
+    const name = fc.stringMatching(/^[ab.]{0,6}$/);
+    fc.assert(
+      fc.property(fc.array(fc.array(name, { maxLength: 40 }), { maxLength: 6 }), fc.nat(3000), (headers, expected) => {
+        const registry = new NameRegistry(expected);
+        for (const names of headers) registry.register(header(names));
+        const all = headers.flat();
+        expect(registry.repeats).toBe(new Set(all).size !== all.length);
+        expect(registry.headers).toBe(headers.length);
+      }),
+      { numRuns: 500 },
+    );
+    // 62,464 distinct names of a large model's pattern, past the table's first size (1,024): no repeat, until one.
+    const names: string[] = [];
+    for (let layer = 0; layer < 61; layer++) for (let expert = 0; expert < 256; expert++) for (const proj of ["gate_proj", "up_proj", "down_proj", "gate_proj.weight_scale_inv"]) names.push(`model.layers.${layer}.mlp.experts.${expert}.${proj}`);
+    const registry = new NameRegistry();
+    for (let at = 0; at < names.length; at += 1000) registry.register(header(names.slice(at, at + 1000)));
+    expect(names.length).toBe(62_464);
+    expect(registry.repeats).toBe(false);
+    registry.register(header(["model.layers.60.mlp.experts.255.up_proj"]));
+    expect(registry.repeats).toBe(true);
+  });
+
+  it("the index counts its entries", () => {
+    expect(parseShardIndex('{"weight_map": {"a": "m.safetensors", "b": "n.safetensors", "c": "m.safetensors"}}', "i").tensors).toBe(3);
+  });
+
   it("metadata nested 100,000 deep is skipped without exhausting the stack", () => {
     const text = `{"metadata": ${"[".repeat(100_000)}${"]".repeat(100_000)}, "weight_map": {"a": "m.safetensors"}}`;
     expect(parseShardIndex(text, "i").shards).toEqual(["m.safetensors"]);

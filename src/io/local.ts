@@ -60,7 +60,7 @@ async function loadSharded(dir: string, indexPath: string, index: ShardIndex): P
   const budget = new HeaderBudget();
   // As from the Hub: many shards are parsed in a worker, and their names registered as they come.
   const parser = parserFor(index.shards.length);
-  const registry = new NameRegistry();
+  const registry = new NameRegistry(index.tensors);
   try {
     const files: CheckpointFile[] = await Promise.all(
       index.shards.map((shard) =>

@@ -45,26 +45,74 @@ export function assembleCheckpoint(source: string, files: CheckpointFile[], conf
 
 /**
  * Headers registered as they arrive (a source calls `register` while it waits for the next one):
- * each gets its names' fingerprint, and every name goes into one set, which notices a name in two
- * shards. assembleCheckpoint then has neither to do.
+ * each gets its names' fingerprint, and every name's two 32-bit hashes go into one table, which
+ * notices a name met twice. assembleCheckpoint then has neither to do. The table holds numbers, not
+ * strings: 163,000 names take 4 MB outside the JavaScript heap instead of a Set of ~10 MB inside it.
+ * Two different names with both hashes equal (odds near 2^-64 a pair) count as a repeat too: it only
+ * sends assembleCheckpoint to its exact check by name, which decides.
  */
 export class NameRegistry {
-  private readonly seen = new Set<string>();
+  /** Open addressing, two slots per entry (the name's hashes); [0, 0] is an empty entry. */
+  private table: Uint32Array;
+  private entries = 0;
   repeats = false;
   headers = 0;
+
+  /** `expected`: how many names will be registered, when known (an index says), so the table is made once. */
+  constructor(expected = 0) {
+    this.table = new Uint32Array(2 * tableSize(expected));
+  }
 
   register(header: SafetensorsHeader): void {
     const names = new NamesFingerprint();
     const tensors = header.tensors;
     for (let i = 0; i < tensors.length; i++) {
       const name = tensors[i]!.name;
-      names.add(name);
-      if (this.seen.has(name)) this.repeats = true;
-      else this.seen.add(name);
+      // FNV-1a (also the fingerprint's hash) and a multiply-by-31 hash, in one pass over the name.
+      let fnv = 0x811c9dc5;
+      let x31 = name.length;
+      for (let c = 0; c < name.length; c++) {
+        const code = name.charCodeAt(c);
+        fnv = Math.imul(fnv ^ code, 0x01000193);
+        x31 = (Math.imul(x31, 31) + code) | 0;
+      }
+      names.addHash(fnv);
+      if (!this.insert(fnv >>> 0 || 1, x31 >>> 0)) this.repeats = true;
     }
     header.names = names;
     this.headers += 1;
   }
+
+  /** Adds the pair; false if it was there already. */
+  private insert(first: number, second: number): boolean {
+    if (2 * (this.entries + 1) > this.table.length / 2) this.grow();
+    const table = this.table;
+    const mask = table.length / 2 - 1;
+    for (let slot = (first ^ Math.imul(second, 0x9e3779b1)) & mask; ; slot = (slot + 1) & mask) {
+      const at = 2 * slot;
+      if (table[at] === 0) {
+        table[at] = first;
+        table[at + 1] = second;
+        this.entries += 1;
+        return true;
+      }
+      if (table[at] === first && table[at + 1] === second) return false;
+    }
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Uint32Array(2 * old.length);
+    this.entries = 0;
+    for (let at = 0; at < old.length; at += 2) if (old[at] !== 0) this.insert(old[at]!, old[at + 1]!);
+  }
+}
+
+/** Entries for `names` names at most half full: a power of two, at least 1,024. */
+function tableSize(names: number): number {
+  let size = 1024;
+  while (size < 2 * names) size *= 2;
+  return size;
 }
 
 /** Every tensor name of the files, refusing one that is in two of them. */

@@ -8,6 +8,8 @@ export interface ShardIndex {
   shards: string[];
   /** Per shard: its tensors and the bytes of their names (a header's size is about names + 85 bytes a tensor). */
   shardStats: ReadonlyMap<string, ShardStats>;
+  /** Entries of the weight map, in all. */
+  tensors: number;
   totalSize?: number;
   /** Every (tensor, shard) pair of the weight map, in the file's order. */
   forEachTensor(visit: (tensor: string, shard: string) => void): void;
@@ -37,6 +39,11 @@ export class NamesFingerprint {
   add(name: string): void {
     let h = 0x811c9dc5; // FNV-1a
     for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    this.addHash(h);
+  }
+
+  /** A name by its FNV-1a hash, worked out by the caller (NameRegistry hashes each name once for two uses). */
+  addHash(h: number): void {
     this.sum = (this.sum + h) | 0;
     this.xor ^= h;
   }
@@ -58,9 +65,12 @@ export function parseShardIndex(text: string, file: string): ShardIndex {
   // Only the weight map that counts (the last, if the key repeats) is visited.
   const forEachTensor = (visit: (tensor: string, shard: string) => void): void => void scanIndex(text, file, { visit, map: result.maps });
   let fingerprints: Map<string, NamesFingerprint> | undefined;
+  let tensors = 0;
+  for (const stats of result.stats.values()) tensors += stats.tensors;
   return {
     shards: [...result.stats.keys()],
     shardStats: result.stats,
+    tensors,
     ...(result.totalSize === undefined ? {} : { totalSize: result.totalSize }),
     forEachTensor,
     fingerprints: () => {

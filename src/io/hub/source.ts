@@ -178,7 +178,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   // Many shards: their headers are parsed beside this thread, which keeps the HTTP exchanges moving.
   const parser = parserFor(weightFiles.length);
   // Names fingerprinted and checked for repeats as each header arrives, in the gaps between answers.
-  const registry = new NameRegistry();
+  const registry = new NameRegistry(index?.tensors);
   // Every read settles before this returns or throws; after the first failure the rest are cancelled.
   const reads = Promise.allSettled(
     weightFiles.map((file) =>

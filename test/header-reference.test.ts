@@ -57,7 +57,8 @@ function reference(bytes: Uint8Array, file: string): unknown {
     const bits = DTYPE_BITS[dtype as Dtype];
     if ((elements * bits) % 8 !== 0) fail(`${elements} values of ${dtype} do not fill whole bytes`, name);
     if ((end as number) - (begin as number) !== (elements * bits) / 8) fail(`data_offsets span ${(end as number) - (begin as number)} bytes but shape [${(shape as number[]).join(", ")}] of ${dtype} needs ${(elements * bits) / 8}`, name);
-    tensors.push({ name, dtype: dtype as string, shape: shape as number[], dataOffsets: offsets as number[], elements });
+    // An offset written -0 is offset 0.
+    tensors.push({ name, dtype: dtype as string, shape: shape as number[], dataOffsets: (offsets as number[]).map((o) => o + 0), elements });
   }
   const ordered = [...tensors].sort((a, b) => a.dataOffsets[0]! - b.dataOffsets[0]! || a.dataOffsets[1]! - b.dataOffsets[1]!);
   let cursor = 0;
@@ -153,5 +154,11 @@ describe("safetensors header parser against an independent reference", () => {
     const text = '{"b": {"dtype": "U8", "shape": [1], "data_offsets": [5, 6]}, "10": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}, "2": {"dtype": "U8", "shape": [3], "data_offsets": [2, 5]}, "b": {"dtype": "U8", "shape": [1], "data_offsets": [6, 7]}, "a": {"dtype": "U8", "shape": [1], "data_offsets": [5, 6]}}';
     const h = parseHeader(new TextEncoder().encode(text), "m");
     expect(h.tensors.map((t) => [t.name, [t.dataStart, dataEnd(t)]])).toEqual([["2", [2, 5]], ["10", [0, 2]], ["b", [6, 7]], ["a", [5, 6]]]);
+  });
+
+  it("an offset written -0 is offset 0, not negative zero", () => {
+    const h = parseHeader(new TextEncoder().encode('{"t": {"dtype": "F16", "shape": [0], "data_offsets": [-0, -0]}}'), "m");
+    expect(Object.is(h.tensors[0]!.dataStart, 0)).toBe(true);
+    expect(Object.is(dataEnd(h.tensors[0]!), 0)).toBe(true);
   });
 });

@@ -154,7 +154,8 @@ function parseEntry(name: string, entry: unknown, file: string): TensorInfo {
       name,
     );
   }
-  return { name, dtype, shape: shapeOf(shape as number[], 0, shape.length), dataStart: begin, elements };
+  // JSON's -0 is offset 0 (its sign would otherwise show in sums and comparisons).
+  return { name, dtype, shape: shapeOf(shape as number[], 0, shape.length), dataStart: begin + 0, elements };
 }
 
 function expectedBytes(elements: number, dtype: Dtype, file: string, name: string): number {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../src/core/errors.js";
 import { loadLocalCheckpoint } from "../src/io/local.js";
+import { readSmallText } from "../src/io/files.js";
 // @ts-expect-error plain JS writer
 import { encodeHeaderOnly } from "../scripts/safetensors-writer.mjs";
 
@@ -17,6 +18,23 @@ const shard = (names: string[]) => encodeHeaderOnly(names.map((n) => [n, "F16", 
 const index = (map: Record<string, string>) => JSON.stringify({ metadata: { total_size: 0 }, weight_map: map });
 
 describe("local sources", () => {
+  it("a text file read a piece at a time decodes as the whole file would, characters cut at any piece boundary", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qaudit-text-"));
+    // Two-, three- and four-byte characters straddling the 64 KiB pieces at each offset, and a broken one.
+    for (const [i, tail] of ["é", "中", "😀", "\u00ff\u4e2d"].entries()) {
+      for (let shift = 0; shift < 4; shift++) {
+        const path = join(dir, `${i}-${shift}.json`);
+        const bytes = Buffer.concat([Buffer.from("a".repeat(64 * 1024 - 2 + shift)), Buffer.from(tail.repeat(3)), Buffer.from([0xe4, 0xb8])]);
+        writeFileSync(path, bytes);
+        expect(await readSmallText(path, 1_000_000)).toBe(new TextDecoder().decode(bytes));
+      }
+    }
+    writeFileSync(join(dir, "big.json"), "x".repeat(101));
+    await expect(readSmallText(join(dir, "big.json"), 100)).rejects.toThrowError("big.json: 101 bytes, over the 100-byte limit for this kind of file");
+    writeFileSync(join(dir, "empty.json"), "");
+    expect(await readSmallText(join(dir, "empty.json"), 100)).toBe("");
+  });
+
   it("a sharded folder: every shard read, config picked up", async () => {
     const cp = await loadLocalCheckpoint("fixtures/falcon-7b-ft");
     expect(cp.files.map((f) => f.name)).toEqual(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);

@@ -24,7 +24,35 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
   return { handle, size: info.size };
 }
 
-/** A whole small file (config.json, an index, a header .json), refusing more than `maxBytes`. */
+/** Bytes a text file is read in, each piece decoded as it comes (see readSmallText). */
+const TEXT_PIECE_BYTES = 64 * 1024;
+
+/**
+ * A whole small text file (config.json, an index), decoded as UTF-8 a piece at a time through one
+ * 64 KiB buffer, refusing more than `maxBytes`. A 15 MB index read into one buffer would leave the C
+ * allocator, once that buffer is freed, holding on to tens of megabytes the process no longer uses.
+ */
+export async function readSmallText(path: string, maxBytes: number): Promise<string> {
+  const { handle, size } = await openRegularFile(path);
+  try {
+    if (size > maxBytes) throw new InputError(`${path}: ${size.toLocaleString("en-US")} bytes, over the ${maxBytes.toLocaleString("en-US")}-byte limit for this kind of file`);
+    const buffer = new Uint8Array(Math.min(TEXT_PIECE_BYTES, Math.max(1, size)));
+    const decoder = new TextDecoder();
+    let text = "";
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - filled), filled);
+      if (bytesRead === 0) break;
+      text += decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
+      filled += bytesRead;
+    }
+    return text + decoder.decode();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A whole small file (a token, a cache entry), refusing more than `maxBytes`. */
 export async function readSmallFile(path: string, maxBytes: number): Promise<Uint8Array> {
   const { handle, size } = await openRegularFile(path);
   try {

@@ -5,7 +5,7 @@ import { InputError } from "../core/errors.js";
 import { assembleCheckpoint, NameRegistry, MAX_HEADER_BYTES, MODEL_FILES, parseHeader, parseJsonText, parseShardIndex, planWeightFiles, readModelConfig, type Checkpoint, type CheckpointFile, type ModelConfig, type ShardIndex } from "../core/format/index.js";
 import { HeaderBudget, readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
 import { inlineParser, parserFor, type HeaderParser } from "./header-parser.js";
-import { openRegularFile, readSmallFile } from "./files.js";
+import { openRegularFile, readSmallFile, readSmallText } from "./files.js";
 
 /** Limits as the Hub source has them: a config is a few KB, an index of 163 shards ~15 MB. */
 const MAX_CONFIG_BYTES = 4_000_000;
@@ -43,7 +43,7 @@ async function loadDirectory(dir: string): Promise<Checkpoint> {
   const plan = planWeightFiles(await readdir(dir));
   if (plan.kind === "index") {
     const indexPath = join(dir, MODEL_FILES.index);
-    return loadSharded(dir, indexPath, parseShardIndex(new TextDecoder().decode(await readSmallFile(indexPath, MAX_INDEX_BYTES)), indexPath));
+    return loadSharded(dir, indexPath, parseShardIndex(await readSmallText(indexPath, MAX_INDEX_BYTES), indexPath));
   }
   if (plan.kind === "none") {
     const found = plan.otherWeights.length > 0 ? ` (it has ${plan.otherWeights.join(", ")}; only safetensors headers can be audited)` : "";
@@ -116,7 +116,7 @@ async function readConfig(dir: string): Promise<ModelConfig | null> {
 }
 
 async function readJson(path: string, maxBytes: number): Promise<unknown> {
-  return parseJsonText(new TextDecoder().decode(await readSmallFile(path, maxBytes)), path);
+  return parseJsonText(await readSmallText(path, maxBytes), path);
 }
 
 async function statOrThrow(path: string): Promise<Awaited<ReturnType<typeof stat>>> {

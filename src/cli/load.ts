@@ -9,6 +9,7 @@ import { DEFAULT_RETRY } from "../io/hub/http.js";
 import { resolveHubSettings } from "../io/hub/settings.js";
 import { loadLocalCheckpoint } from "../io/local.js";
 import { localWeightReader, type WeightReader } from "../io/weight-reader.js";
+import { releaseLoadGarbage } from "../io/heap.js";
 import type { CliIo } from "./io.js";
 import { parseWholeNumber } from "./options.js";
 
@@ -39,6 +40,12 @@ export async function loadCheckpoint(given: string, raw: RawSourceOptions, io: C
 
 /** The checkpoint and a reader of its weight bytes (`qaudit error`). */
 export async function loadModel(given: string, raw: RawSourceOptions, io: CliIo): Promise<{ checkpoint: Checkpoint; reader: WeightReader }> {
+  const loaded = await findAndLoad(given, raw, io);
+  releaseLoadGarbage(loaded.checkpoint.files.reduce((n, f) => n + f.header.tensors.length, 0));
+  return loaded;
+}
+
+async function findAndLoad(given: string, raw: RawSourceOptions, io: CliIo): Promise<{ checkpoint: Checkpoint; reader: WeightReader }> {
   // Checked whatever the input kind, so a bad value fails the same way for a file and a Hub id.
   if (raw.revision !== undefined) checkRevision(raw.revision);
   const concurrency = parseWholeNumber(raw.concurrency ?? "128", "--concurrency", { min: 1, max: 1024 });

@@ -12,6 +12,7 @@ import { HeaderCache, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { checkRevision, isRepoId } from "./repo-id.js";
 import { parserFor } from "../header-parser.js";
+import { releaseLoadGarbage } from "../heap.js";
 import { HubHttp, DEFAULT_RETRY, type FileResult, type HttpStats, type RetryPolicy } from "./http.js";
 import type { HubSettings } from "./settings.js";
 
@@ -201,8 +202,12 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
       }),
     ),
   );
-  // The index's second pass, while the first answers are on their way.
-  index?.fingerprints();
+  // The index's second pass, while the first answers are on their way; then the garbage of reading
+  // it (its text came in pieces) collected in the same wait.
+  if (index !== undefined) {
+    index.fingerprints();
+    releaseLoadGarbage(index.tensors);
+  }
   await reads;
   parser.close();
   let checkpoint: Checkpoint;

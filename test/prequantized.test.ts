@@ -2,7 +2,9 @@
 // logical counts also cross-checked against @huggingface/hub's own counting of the same headers.
 import { computeNumOfParamsByDtypeSingleFile } from "@huggingface/hub";
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { detectPrequantized } from "../src/core/storage/prequantized.js";
 import { loadLocalCheckpoint } from "../src/io/local.js";
 import { InputError } from "../src/core/errors.js";
 import { fourBitStateBytes } from "../src/core/storage/schemes.js";
@@ -144,6 +146,29 @@ describe("FP8, MXFP4, compressed-tensors", () => {
     expect(report.totals.logicalParameters).toBe(hubCount("llama-3.2-1b-fp8"));
     expect(report.explanation[0]).toBe("Saved already quantized: FP8 (F8_E4M3, block scales): 112 packed weights, statistics in 1 tensor each.");
   });
+  it("each FP8 weight finds its own scales, whatever the order and however owners' names nest or share a hash slot", () => {
+    // Module names over a tiny alphabet: many are prefixes of others (`a`, `a.b`, `a.b.a`), many collide.
+    const module = fc.stringMatching(/^[ab]([.][ab]){0,3}$/);
+    fc.assert(
+      fc.property(fc.uniqueArray(module, { minLength: 1, maxLength: 40 }), fc.array(fc.nat(), { maxLength: 80 }), (modules, order) => {
+        const tensors: Array<[string, string, number[]]> = modules.flatMap((m, i): Array<[string, string, number[]]> => [
+          [`${m}.weight`, "F8_E4M3", [128 * (i + 1), 128]],
+          [`${m}.weight_scale_inv`, "F32", [i + 1, 1]],
+        ]);
+        // Shuffled by the random keys: a scale may come before or after its weight.
+        const shuffled = tensors.map((t, i) => ({ t, key: order[i] ?? i })).sort((a, b) => a.key - b.key).map(({ t }) => t);
+        const found = detectPrequantized(checkpointOf(shuffled));
+        expect(found.count).toBe(modules.length);
+        for (const [i, m] of modules.entries()) {
+          const weight = found.weights.find((w) => w.name === `${m}.weight`)!;
+          expect(weight.statistics.map((t) => [t.name, t.shape])).toEqual([[`${m}.weight_scale_inv`, [i + 1, 1]]]);
+        }
+        expect(found.kept.flat()).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("MXFP4 experts: 32 values per 16-byte block", async () => {
     const report = await audit("gpt-oss-20b-mxfp4-layer");
     // gate_up 32·5760·2880 + down 32·2880·2880 = 796,262,400; router 32·2880 + 32; expert biases 32·5760 + 32·2880

@@ -69,12 +69,14 @@ const INTEGER = new Set<Dtype>(["U8", "I8", "U16", "I16", "U32", "I32", "U64", "
 type Layout = "bnb-8bit" | "fp8" | "gptq-awq" | "compressed-tensors" | "mxfp4";
 
 /**
- * Statistics tensors grouped by owner in flat arrays: one map entry per owner and no object per
- * statistic (a DeepSeek-V3 checkpoint has 80,000 of them). Each statistic keeps its ordinal, its
- * place across the files, which flags it folded once a weight takes it.
+ * Statistics tensors grouped by owner in flat arrays: no object per statistic and no string per owner
+ * (a DeepSeek-V3 checkpoint has 80,000 of each). An owner is the start of its statistics' names
+ * (`X.weight` of `X.weight.absmax`, `X` of `X.weight_scale_inv`): each statistic keeps that length,
+ * and owners are found through a hash index of typed arrays, a candidate group confirmed by comparing
+ * the characters of its first statistic's name. Each statistic keeps its ordinal, its place across
+ * the files, which flags it folded once a weight takes it.
  */
 class StatTable {
-  private readonly groups = new Map<string, number>();
   private groupCount = 0;
   private statCount = 0;
   // Sized once for every tensor of the checkpoint (statistics and owners are at most that many):
@@ -82,10 +84,13 @@ class StatTable {
   private readonly first: Int32Array;
   private readonly last: Int32Array;
   private readonly claimed: Uint8Array;
-  private readonly owners: string[] = [];
   private readonly tensors: TensorInfo[] = [];
   private readonly ordinals: Int32Array;
   private readonly next: Int32Array;
+  /** Per statistic: how many leading characters of its name are its owner's name. */
+  private readonly ownerLength: Int32Array;
+  /** Open addressing: group + 1 per slot (0: empty), at most half full. */
+  private readonly slots: Int32Array;
 
   constructor(capacity: number) {
     this.first = new Int32Array(capacity);
@@ -93,40 +98,51 @@ class StatTable {
     this.claimed = new Uint8Array(capacity);
     this.ordinals = new Int32Array(capacity);
     this.next = new Int32Array(capacity);
+    this.ownerLength = new Int32Array(capacity);
+    let size = 1024;
+    while (size < 2 * capacity) size *= 2;
+    this.slots = new Int32Array(size);
   }
 
-  add(owner: string, tensor: TensorInfo, ordinal: number): void {
+  /** A statistic whose owner is the first `ownerLength` characters of its name. */
+  add(tensor: TensorInfo, ownerLength: number, ordinal: number): void {
     const stat = this.statCount++;
     this.tensors.push(tensor);
     this.ordinals[stat] = ordinal;
     this.next[stat] = -1;
-    const group = this.groups.get(owner);
-    if (group === undefined) {
-      const created = this.groupCount++;
-      this.groups.set(owner, created);
-      this.first[created] = stat;
-      this.last[created] = stat;
-      this.owners.push(owner);
-    } else {
-      this.next[this.last[group]!] = stat;
-      this.last[group] = stat;
+    this.ownerLength[stat] = ownerLength;
+    const mask = this.slots.length - 1;
+    for (let slot = hashPrefix(tensor.name, ownerLength) & mask; ; slot = (slot + 1) & mask) {
+      const group = this.slots[slot]! - 1;
+      if (group === -1) {
+        const created = this.groupCount++;
+        this.slots[slot] = created + 1;
+        this.first[created] = stat;
+        this.last[created] = stat;
+        return;
+      }
+      if (this.isOwner(group, tensor.name, ownerLength)) {
+        this.next[this.last[group]!] = stat;
+        this.last[group] = stat;
+        return;
+      }
     }
   }
 
   has(owner: string): boolean {
-    return this.groups.has(owner);
+    return this.find(owner) !== -1;
   }
 
   /** The owner's statistics, unless a weight has taken them already. */
   unclaimed(owner: string): TensorInfo[] | undefined {
-    const group = this.groups.get(owner);
-    return group === undefined || this.claimed[group] === 1 ? undefined : this.list(group);
+    const group = this.find(owner);
+    return group === -1 || this.claimed[group] === 1 ? undefined : this.list(group);
   }
 
   /** Takes the owner's statistics (sorted by name), flagging them folded; [] when none are left. */
   take(owner: string, folded: Uint8Array): TensorInfo[] {
-    const group = this.groups.get(owner);
-    if (group === undefined || this.claimed[group] === 1) return [];
+    const group = this.find(owner);
+    if (group === -1 || this.claimed[group] === 1) return [];
     this.claimed[group] = 1;
     for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) folded[this.ordinals[stat]!] = 1;
     const stats = this.list(group);
@@ -136,7 +152,29 @@ class StatTable {
 
   /** Groups no weight took, with their owners. */
   *leftovers(): Generator<[string, TensorInfo[]]> {
-    for (let group = 0; group < this.groupCount; group++) if (this.claimed[group] === 0) yield [this.owners[group]!, this.list(group)];
+    for (let group = 0; group < this.groupCount; group++) {
+      if (this.claimed[group] === 1) continue;
+      const stat = this.first[group]!;
+      yield [this.tensors[stat]!.name.slice(0, this.ownerLength[stat]), this.list(group)];
+    }
+  }
+
+  /** The group whose owner is `owner`, or -1. */
+  private find(owner: string): number {
+    const mask = this.slots.length - 1;
+    for (let slot = hashPrefix(owner, owner.length) & mask; ; slot = (slot + 1) & mask) {
+      const group = this.slots[slot]! - 1;
+      if (group === -1 || this.isOwner(group, owner, owner.length)) return group;
+    }
+  }
+
+  /** Whether the group's owner is the first `length` characters of `name`. */
+  private isOwner(group: number, name: string, length: number): boolean {
+    const stat = this.first[group]!;
+    if (this.ownerLength[stat] !== length) return false;
+    const other = this.tensors[stat]!.name;
+    for (let i = length - 1; i >= 0; i--) if (other.charCodeAt(i) !== name.charCodeAt(i)) return false;
+    return true;
   }
 
   /** Exactly as long as the group (an array grown by push reserves room for 17: 80,000 of them add up). */
@@ -148,6 +186,13 @@ class StatTable {
     for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) out[count++] = this.tensors[stat]!;
     return out;
   }
+}
+
+/** FNV-1a of the first `length` characters of `text`. */
+function hashPrefix(text: string, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /**
@@ -183,9 +228,9 @@ export function detectPrequantized(checkpoint: Checkpoint, visit?: (weight: Pack
       const tensor = tensors[i]!;
       const suffix = statSuffix(tensor.name);
       if (suffix === undefined) continue;
-      const owner = tensor.name.slice(0, tensor.name.length - suffix.length);
-      if (owner.endsWith(".weight")) weightOwned = true;
-      stats.add(owner, tensor, ordinal);
+      const ownerLength = tensor.name.length - suffix.length;
+      if (ownerLength >= ".weight".length && tensor.name.startsWith(".weight", ownerLength - ".weight".length)) weightOwned = true;
+      stats.add(tensor, ownerLength, ordinal);
       isStat[ordinal] = 1;
     }
   }

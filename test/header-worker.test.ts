@@ -78,6 +78,14 @@ describe("header parsing in a worker thread", () => {
     );
   });
 
+  it("counts and offsets at the edge of 32-bit integers come back unchanged", () => {
+    // Element counts 2^31 − 1, 2^31 and 2^31 + 1; offsets crossing 2^31 and 2^32.
+    const specs = [["a", "U8", [2 ** 31 - 1]], ["b", "U8", [1]], ["c", "U8", [2 ** 31]], ["d", "U8", [2 ** 31 + 1]], ["e", "U8", [1]]];
+    const header = parseHeader(encodeHeaderOnly(specs, {}).subarray(8), "m");
+    expect(header.tensors.map((t) => [t.elements, t.dataStart])).toEqual([[2 ** 31 - 1, 0], [1, 2 ** 31 - 1], [2 ** 31, 2 ** 31], [2 ** 31 + 1, 2 ** 32], [1, 2 ** 32 + 2 ** 31 + 1]]);
+    expect(unpackHeader(packHeader(1, header))).toEqual(header);
+  });
+
   it("the compiled parser really runs a worker: same headers, same refusals, and it never holds the process", async () => {
     // The build's output (npm test builds first): there the worker script sits beside the parser.
     const compiled = (await import(join(process.cwd(), "dist/io/header-parser.js"))) as typeof import("../src/io/header-parser.js");

@@ -136,6 +136,14 @@ export function packHeader(id: number, header: SafetensorsHeader): PackedHeader 
   return { id, names, numbers, metadata: header.metadata, headerBytes: header.headerBytes, dataBytes: header.dataBytes };
 }
 
+/**
+ * A number read from a Float64Array comes out boxed (16 bytes of heap); made an int32 when it is one,
+ * it is stored in the record itself, as JSON.parse would have stored it. 163,000 element counts: 2.6 MB
+ * less to keep (measured by heap snapshot). Offsets past 2 GiB stay boxed, and then so do all of
+ * their field's values.
+ */
+const smallInteger = (value: number): number => (value < 0x80000000 ? value | 0 : value);
+
 export function unpackHeader(packed: PackedHeader): SafetensorsHeader {
   const { names, numbers } = packed;
   const tensors: TensorInfo[] = new Array<TensorInfo>(names.length);
@@ -144,8 +152,8 @@ export function unpackHeader(packed: PackedHeader): SafetensorsHeader {
     const name = names[i]!;
     const dtype = DTYPES[numbers[at++]!]!;
     const rank = numbers[at++]!;
-    const elements = numbers[at++]!;
-    const dataStart = numbers[at++]!;
+    const elements = smallInteger(numbers[at++]!);
+    const dataStart = smallInteger(numbers[at++]!);
     tensors[i] = { name, dtype, shape: shapeOf(numbers, at, rank), dataStart, elements };
     at += rank;
   }

@@ -393,6 +393,20 @@ describe("cache", () => {
     );
   });
 
+  it("a range answer whose total ends before the range starts reads as nothing, not as a crash", async () => {
+    const transport: Transport = () =>
+      Promise.resolve({
+        status: 206,
+        header: (name) => (name === "content-range" ? "bytes 100-199/50" : null),
+        headers: () => ({}),
+        read: async (_limit, onChunk) => onChunk(new Uint8Array(100)),
+        discard: () => Promise.resolve(),
+      });
+    const http = new HubHttp("http://127.0.0.1:9", undefined, fetch, undefined, undefined, undefined, undefined, transport);
+    const result = await http.getRange("http://127.0.0.1:9/org/m/resolve/main/model.safetensors", 100, 200, { repo: "org/m" });
+    expect(result).toEqual({ bytes: new Uint8Array(0), total: 50 });
+  });
+
   it("a damaged cache entry is a miss, not a crash", async () => {
     const cacheHome = mkdtempSync(join(tmpdir(), "qaudit-cache-"));
     const env = hubEnv({ XDG_CACHE_HOME: cacheHome });

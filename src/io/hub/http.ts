@@ -137,7 +137,8 @@ export class HubHttp {
           await response.discard();
           throw new HubError(`${ctx.file ?? url}: the server answered a range it was not asked for (${response.header("content-range")})`);
         }
-        const expected = Math.min(end, range.total ?? end) - start;
+        // A total short of the range's start (a hostile or broken answer) leaves nothing to read.
+        const expected = Math.max(0, Math.min(end, range.total ?? end) - start);
         // One byte past what was promised: a complete body ends on its own (the connection is kept), a
         // server sending more than it promised is cut off.
         const { bytes, received } = await readExpected(response, expected, this.stats);

@@ -140,6 +140,12 @@ describe("shard index scanned from its text", () => {
     expect(registry.repeats).toBe(false);
     registry.register(header(["model.layers.60.mlp.experts.255.up_proj"]));
     expect(registry.repeats).toBe(true);
+    // An index claiming a billion tensors sizes nothing by it: the table is a million names' (16 MB).
+    const before = process.memoryUsage().arrayBuffers;
+    const claimed = new NameRegistry(1e9);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThanOrEqual(16 * 1024 * 1024 + 1024);
+    claimed.register(header(["a", "b", "a"]));
+    expect(claimed.repeats).toBe(true);
   });
 
   it("the index counts its entries", () => {

@@ -108,10 +108,13 @@ export class NameRegistry {
   }
 }
 
-/** Entries for `names` names at most half full: a power of two, at least 1,024. */
+/**
+ * Entries for `names` names at most half full: a power of two, at least 1,024. The count comes from an
+ * index, which may claim anything: past a million names the table grows with the names that arrive.
+ */
 function tableSize(names: number): number {
   let size = 1024;
-  while (size < 2 * names) size *= 2;
+  while (size < 2 * Math.min(names, 1_000_000)) size *= 2;
   return size;
 }
 

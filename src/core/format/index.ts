@@ -5,7 +5,7 @@
  * May import: ../errors only. The bottom area: every other area may import it.
  */
 export { assembleCheckpoint, NameRegistry, type Checkpoint, type CheckpointFile } from "./checkpoint.js";
-export { checkShardName, NamesFingerprint, parseShardIndex, type ShardIndex, type ShardStats } from "./shard-index.js";
+export { checkShardName, fnv1a, NamesFingerprint, parseShardIndex, type ShardIndex, type ShardStats } from "./shard-index.js";
 export { readModelConfig, type ModelConfig, type QuantizationConfig } from "./config.js";
 export { bytesOf, DTYPE_BITS, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
 export { parseJsonText } from "./json.js";

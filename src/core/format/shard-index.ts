@@ -37,9 +37,7 @@ export class NamesFingerprint {
   private xor = 0;
 
   add(name: string): void {
-    let h = 0x811c9dc5; // FNV-1a
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-    this.addHash(h);
+    this.addHash(fnv1a(name, name.length));
   }
 
   /** A name by its FNV-1a hash, worked out by the caller (NameRegistry hashes each name once for two uses). */
@@ -51,6 +49,13 @@ export class NamesFingerprint {
   equals(other: NamesFingerprint): boolean {
     return this.sum === other.sum && this.xor === other.xor;
   }
+}
+
+/** FNV-1a of the first `length` UTF-16 code units of `text`, unsigned: the hash of names across qaudit. */
+export function fnv1a(text: string, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Dtype } from "../format/index.js";
+import { fnv1a, type Dtype } from "../format/index.js";
 import { InputError } from "../errors.js";
 import { bnb4, bnb8, compressedTensors, fp8, gptqOrAwq, mxfp4, QUANT_STATE_MARKER, type Located, type PackedWeight, type QuantFormat } from "./packed-layouts.js";
 import type { Checkpoint } from "../format/index.js";
@@ -112,7 +112,7 @@ class StatTable {
     this.next[stat] = -1;
     this.ownerLength[stat] = ownerLength;
     const mask = this.slots.length - 1;
-    for (let slot = hashPrefix(tensor.name, ownerLength) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = fnv1a(tensor.name, ownerLength) & mask; ; slot = (slot + 1) & mask) {
       const group = this.slots[slot]! - 1;
       if (group === -1) {
         const created = this.groupCount++;
@@ -162,7 +162,7 @@ class StatTable {
   /** The group whose owner is `owner`, or -1. */
   private find(owner: string): number {
     const mask = this.slots.length - 1;
-    for (let slot = hashPrefix(owner, owner.length) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = fnv1a(owner, owner.length) & mask; ; slot = (slot + 1) & mask) {
       const group = this.slots[slot]! - 1;
       if (group === -1 || this.isOwner(group, owner, owner.length)) return group;
     }
@@ -186,13 +186,6 @@ class StatTable {
     for (let stat = this.first[group]!; stat !== -1; stat = this.next[stat]!) out[count++] = this.tensors[stat]!;
     return out;
   }
-}
-
-/** FNV-1a of the first `length` characters of `text`. */
-function hashPrefix(text: string, length: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 /**

@@ -24,6 +24,16 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
   return { handle, size: info.size };
 }
 
+/** A regular file of at most `maxBytes`, opened (closed again when it is larger). */
+async function openSmallFile(path: string, maxBytes: number): Promise<{ handle: FileHandle; size: number }> {
+  const opened = await openRegularFile(path);
+  if (opened.size > maxBytes) {
+    await opened.handle.close();
+    throw new InputError(`${path}: ${opened.size.toLocaleString("en-US")} bytes, over the ${maxBytes.toLocaleString("en-US")}-byte limit for this kind of file`);
+  }
+  return opened;
+}
+
 /** Bytes a text file is read in, each piece decoded as it comes (see readSmallText). */
 const TEXT_PIECE_BYTES = 64 * 1024;
 
@@ -33,9 +43,8 @@ const TEXT_PIECE_BYTES = 64 * 1024;
  * allocator, once that buffer is freed, holding on to tens of megabytes the process no longer uses.
  */
 export async function readSmallText(path: string, maxBytes: number): Promise<string> {
-  const { handle, size } = await openRegularFile(path);
+  const { handle, size } = await openSmallFile(path, maxBytes);
   try {
-    if (size > maxBytes) throw new InputError(`${path}: ${size.toLocaleString("en-US")} bytes, over the ${maxBytes.toLocaleString("en-US")}-byte limit for this kind of file`);
     const buffer = new Uint8Array(Math.min(TEXT_PIECE_BYTES, Math.max(1, size)));
     const decoder = new TextDecoder();
     let text = "";
@@ -54,9 +63,8 @@ export async function readSmallText(path: string, maxBytes: number): Promise<str
 
 /** A whole small file (a token, a cache entry), refusing more than `maxBytes`. */
 export async function readSmallFile(path: string, maxBytes: number): Promise<Uint8Array> {
-  const { handle, size } = await openRegularFile(path);
+  const { handle, size } = await openSmallFile(path, maxBytes);
   try {
-    if (size > maxBytes) throw new InputError(`${path}: ${size.toLocaleString("en-US")} bytes, over the ${maxBytes.toLocaleString("en-US")}-byte limit for this kind of file`);
     const buffer = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {

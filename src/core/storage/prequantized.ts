@@ -111,21 +111,16 @@ class StatTable {
     this.ordinals[stat] = ordinal;
     this.next[stat] = -1;
     this.ownerLength[stat] = ownerLength;
-    const mask = this.slots.length - 1;
-    for (let slot = fnv1a(tensor.name, ownerLength) & mask; ; slot = (slot + 1) & mask) {
-      const group = this.slots[slot]! - 1;
-      if (group === -1) {
-        const created = this.groupCount++;
-        this.slots[slot] = created + 1;
-        this.first[created] = stat;
-        this.last[created] = stat;
-        return;
-      }
-      if (this.isOwner(group, tensor.name, ownerLength)) {
-        this.next[this.last[group]!] = stat;
-        this.last[group] = stat;
-        return;
-      }
+    const slot = this.slotOf(tensor.name, ownerLength);
+    const group = this.slots[slot]! - 1;
+    if (group === -1) {
+      const created = this.groupCount++;
+      this.slots[slot] = created + 1;
+      this.first[created] = stat;
+      this.last[created] = stat;
+    } else {
+      this.next[this.last[group]!] = stat;
+      this.last[group] = stat;
     }
   }
 
@@ -161,10 +156,15 @@ class StatTable {
 
   /** The group whose owner is `owner`, or -1. */
   private find(owner: string): number {
+    return this.slots[this.slotOf(owner, owner.length)]! - 1;
+  }
+
+  /** The slot of the owner named by the first `length` characters of `name`: its group's, or the empty one it would take. */
+  private slotOf(name: string, length: number): number {
     const mask = this.slots.length - 1;
-    for (let slot = fnv1a(owner, owner.length) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = fnv1a(name, length) & mask; ; slot = (slot + 1) & mask) {
       const group = this.slots[slot]! - 1;
-      if (group === -1 || this.isOwner(group, owner, owner.length)) return group;
+      if (group === -1 || this.isOwner(group, name, length)) return slot;
     }
   }
 

@@ -1,3 +1,4 @@
+import { BodyGarbage } from "../heap.js";
 import { describeHubFailure, EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { fetchTransport, nodeTransport, type HttpResponse, type Transport } from "./transport.js";
 
@@ -62,6 +63,13 @@ export interface RangeResult {
  */
 export class HubHttp {
   readonly stats: HttpStats = { requests: 0, bytes: 0 };
+  /** Collects the socket reads every few megabytes of bodies (see BodyGarbage). */
+  private readonly garbage = new BodyGarbage();
+  /** Each chunk of a body, as it is taken in: counted, and its garbage collected in time. */
+  private readonly received = (chunk: Uint8Array): void => {
+    this.stats.bytes += chunk.length;
+    this.garbage.received(chunk.length);
+  };
   private readonly origin: string;
   /**
    * A rate limit is the client's, not one request's: one pause for every request (the largest
@@ -100,7 +108,7 @@ export class HubHttp {
       return this.withRetries(ctx, async (signal) => {
         const { response } = await this.send(url, {}, ctx, signal, false, this.apiTransport);
         // Buffer the body inside the attempt so a reset mid-body is retried too; bounded, inflated bytes counted.
-        const body = await readAll(response, MAX_API_BYTES + 1, this.stats);
+        const body = await readAll(response, MAX_API_BYTES + 1, this.received);
         if (body.length > MAX_API_BYTES) throw new HubError(`the Hub's answer for ${ctx.repo} is over ${MAX_API_BYTES} bytes; refusing it`);
         return new Response(body, { status: response.status, headers: response.headers() });
       });
@@ -116,7 +124,7 @@ export class HubHttp {
         await response.discard();
         throw new HubError(`${ctx.file ?? url} is ${length} bytes, over the ${maxBytes}-byte limit`);
       }
-      const body = await readText(response, maxBytes + 1, this.stats);
+      const body = await readText(response, maxBytes + 1, this.received);
       if (body.length > maxBytes) throw new HubError(`${ctx.file ?? url} is over the ${maxBytes}-byte limit`);
       if (Number.isFinite(length) && body.length < length) throw new TransientFailure(`body shorter than promised (${body.length} of ${length} bytes)`);
       return { text: body.text, ...(commit === undefined ? {} : { commit }) };
@@ -141,7 +149,7 @@ export class HubHttp {
         const expected = Math.max(0, Math.min(end, range.total ?? end) - start);
         // One byte past what was promised: a complete body ends on its own (the connection is kept), a
         // server sending more than it promised is cut off.
-        const { bytes, received } = await readExpected(response, expected, this.stats);
+        const { bytes, received } = await readExpected(response, expected, this.received);
         if (received < expected) throw new TransientFailure(`body shorter than promised (${received} of ${expected} bytes)`);
         return { bytes, ...(range.total === undefined ? {} : { total: range.total }) };
       }
@@ -152,7 +160,7 @@ export class HubHttp {
       }
       // Keep what falls in [start, end), stop reading at `end`.
       const length = Number(response.header("content-length") ?? Number.NaN);
-      const all = await readAll(response, end, this.stats);
+      const all = await readAll(response, end, this.received);
       if (all.length >= end) stop(); // drop the connection rather than let the rest of the file arrive
       const total = Number.isFinite(length) ? length : all.length < end ? all.length : undefined;
       if (total !== undefined && all.length < Math.min(end, total)) throw new TransientFailure(`body shorter than promised (${all.length} of ${Math.min(end, total)} bytes)`);
@@ -310,13 +318,13 @@ function asTransient(error: unknown, timeoutMs: number, host: string): Transient
  * The bytes come back in a buffer of their own: no other view of its memory exists (a chunk is a view
  * into its socket's read), so a reader may move it to another thread without taking anything from anyone.
  */
-async function readAll(response: HttpResponse, limit: number, stats: HttpStats): Promise<Uint8Array> {
+async function readAll(response: HttpResponse, limit: number, onChunk: (chunk: Uint8Array) => void): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let length = 0;
   await response.read(limit, (chunk) => {
     chunks.push(chunk);
     length += chunk.length;
-    stats.bytes += chunk.length;
+    onChunk(chunk);
   });
   const out = new Uint8Array(length);
   let at = 0;
@@ -334,13 +342,13 @@ async function readAll(response: HttpResponse, limit: number, stats: HttpStats):
  * headers. One byte past `expected` is read, so a body longer than promised is cut off (`received`
  * then exceeds `expected`; the bytes past it are dropped).
  */
-async function readExpected(response: HttpResponse, expected: number, stats: HttpStats): Promise<{ bytes: Uint8Array; received: number }> {
+async function readExpected(response: HttpResponse, expected: number, onChunk: (chunk: Uint8Array) => void): Promise<{ bytes: Uint8Array; received: number }> {
   const bytes = new Uint8Array(expected);
   let received = 0;
   await response.read(expected + 1, (chunk) => {
     if (received < expected) bytes.set(chunk.length <= expected - received ? chunk : chunk.subarray(0, expected - received), received);
     received += chunk.length;
-    stats.bytes += chunk.length;
+    onChunk(chunk);
   });
   return { bytes, received };
 }
@@ -350,14 +358,14 @@ async function readExpected(response: HttpResponse, expected: number, stats: Htt
  * No buffer of the whole body is made (a 15 MB one, once freed, leaves the C allocator holding on to
  * tens of megabytes the process then keeps).
  */
-async function readText(response: HttpResponse, limit: number, stats: HttpStats): Promise<{ text: string; length: number }> {
+async function readText(response: HttpResponse, limit: number, onChunk: (chunk: Uint8Array) => void): Promise<{ text: string; length: number }> {
   const decoder = new TextDecoder();
   let text = "";
   let length = 0;
   await response.read(limit, (chunk) => {
     text += decoder.decode(chunk, { stream: true });
     length += chunk.length;
-    stats.bytes += chunk.length;
+    onChunk(chunk);
   });
   return { text: text + decoder.decode(), length };
 }

@@ -182,13 +182,21 @@ describe("hostile servers and settings (mock Hub)", () => {
   });
 
   it("damaged cache entries are misses, never an empty report", async () => {
-    for (const entry of ["null", "{}", JSON.stringify({ format: 2, files: [], config: null, index: null, headers: {} }), "[1,2]"]) {
+    // An entry is its payload, a JSON manifest, and the manifest's length (8 bytes, little-endian).
+    const framed = (manifest: string): Buffer => {
+      const bytes = Buffer.from(manifest);
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(bytes.length));
+      return Buffer.concat([bytes, length]);
+    };
+    const manifests = ["null", "{}", JSON.stringify({ format: 3, files: [], config: null, index: null, headers: {} }), JSON.stringify({ format: 3, files: ["model.safetensors"], config: null, index: null, headers: { "model.safetensors": [-1, 2] } }), "[1,2]"];
+    for (const entry of [...manifests.map(framed), Buffer.from("{broken"), Buffer.alloc(3)]) {
       hub.reset();
       const cache = mkdtempSync(join(tmpdir(), "qaudit-cache-"));
       const first = await run(["org/ok", "--json"], { HF_ENDPOINT: hub.endpoint, XDG_CACHE_HOME: cache });
       expect(first.code).toBe(0);
       // Overwrite every snapshot written by the first run.
-      const snapshots = execFileSync("find", [cache, "-path", "*snapshots*", "-name", "*.json"]).toString().trim().split("\n");
+      const snapshots = execFileSync("find", [cache, "-path", "*snapshots*", "-name", "*.entry"]).toString().trim().split("\n");
       expect(snapshots.length).toBeGreaterThan(0);
       for (const path of snapshots) writeFileSync(path, entry);
       const second = await run(["org/ok", "--json"], { HF_ENDPOINT: hub.endpoint, XDG_CACHE_HOME: cache });

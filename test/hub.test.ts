@@ -1,7 +1,7 @@
 // The Hub source against a loopback mock Hub (scripts/mock-hub.mjs): 127.0.0.1 is the Hub, 127.0.0.2 its CDN.
 import fc from "fast-check";
 import { parseSafetensorsMetadata } from "@huggingface/hub";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { loadHubCheckpoint, type HubOptions } from "../src/io/hub/source.js";
 import { HubError } from "../src/io/hub/errors.js";
 import { HubHttp } from "../src/io/hub/http.js";
 import type { Transport } from "../src/io/hub/transport.js";
-import { escapeJsonBytes } from "../src/io/hub/cache.js";
+import { HeaderCache, openSnapshot } from "../src/io/hub/cache.js";
 import { InputError } from "../src/core/errors.js";
 // @ts-expect-error plain JS mock server shared with the benchmark
 import { startMockHub } from "../scripts/mock-hub.mjs";
@@ -341,25 +341,52 @@ describe("cache", () => {
     await runMain(["tiiuae/falcon-ft", "--json"], hubEnv({ XDG_CACHE_HOME: cacheHome }));
     const written = files(cacheHome).filter((f) => f.includes("snapshots"));
     expect(written.filter((f) => f.endsWith(".tmp"))).toEqual([]);
-    // One JSON entry with both shards' headers, config and index, in the format a reader validates.
-    const entry = JSON.parse(readFileSync(join(cacheHome, written.find((f) => f.endsWith(".json"))!), "utf8")) as { format: number; files: string[]; headers: Record<string, { json: string; size: number }>; index: string };
-    expect(entry.format).toBe(2);
-    expect(entry.files).toEqual(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
-    expect(Object.keys(entry.headers).sort()).toEqual(entry.files);
-    for (const file of entry.files) expect(JSON.parse(entry.headers[file]!.json)).toBeTypeOf("object");
-    expect(JSON.parse(entry.index)).toHaveProperty("weight_map");
+    // One entry: the index's and both headers' bytes as the Hub served them, then the manifest saying
+    // where each is, then the manifest's length (8 bytes, little-endian).
+    const entry = readFileSync(join(cacheHome, written.find((f) => f.endsWith(".entry"))!));
+    const manifestLength = Number(entry.readBigUInt64LE(entry.length - 8));
+    const manifest = JSON.parse(entry.subarray(entry.length - 8 - manifestLength, entry.length - 8).toString("utf8")) as { format: number; files: string[]; headers: Record<string, number[]>; index: number[] };
+    expect(manifest.format).toBe(3);
+    expect(manifest.files).toEqual(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
+    expect(Object.keys(manifest.headers).sort()).toEqual(manifest.files);
+    for (const file of manifest.files) {
+      const [at, length, size] = manifest.headers[file]!;
+      const served = realFile(fixture(`falcon-7b-ft/${file}`));
+      expect(entry.subarray(at, at! + length!)).toEqual(served.head.subarray(8, 8 + Number(served.head.readBigUInt64LE(0))));
+      expect(size).toBe(served.size);
+    }
+    const [at, length] = manifest.index;
+    expect(entry.subarray(at, at! + length!)).toEqual(fixture("falcon-7b-ft/model.safetensors.index.json"));
   });
 
-  it("header bytes escaped into the entry read back as the text their decoding gives, any bytes", () => {
-    const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x22, 0x5c, 0x0a, 0x00, 0x1f, 0x7f, 0xc3, 0xa9, 0xe2, 0x80, 0xa8));
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(byte, { maxLength: 50 }), (a, b) => {
-        const bytes = Uint8Array.from([...a, ...b]);
-        const escaped = escapeJsonBytes(bytes);
-        expect(escaped).not.toBe(bytes);
-        expect(JSON.parse(`"${new TextDecoder().decode(escaped)}"`)).toBe(new TextDecoder().decode(bytes));
+  it("an entry reads back the index and headers written to it, whatever their characters and however the index is sliced", async () => {
+    const char = fc.constantFrom("a", "é", "中", "😀", "\"", "\n", "\u2028");
+    await fc.assert(
+      fc.asyncProperty(fc.array(char, { maxLength: 30 }), fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 7 }), fc.boolean(), async (chars, headers, slice, withIndex) => {
+        const dir = mkdtempSync(join(tmpdir(), "qaudit-entry-"));
+        const cache = new HeaderCache(dir, "https://hub.example");
+        const files = headers.map((_, i) => `model-${i}.safetensors`);
+        const index = withIndex ? chars.join("") : null;
+        const writer = cache.snapshotWriter("org/m", "0".repeat(40), "", { files, config: '{"model_type":"x"}', index }, slice);
+        headers.forEach((bytes, i) => writer.header(files[i]!, bytes, i % 2 === 0 ? undefined : 1000 + i));
+        await writer.finish(undefined);
+        const snapshot = await cache.readSnapshot("org/m", "0".repeat(40), "");
+        expect(snapshot).toBeDefined();
+        expect(snapshot!.files).toEqual(files);
+        expect(snapshot!.config).toBe('{"model_type":"x"}');
+        const entry = await openSnapshot(snapshot!);
+        try {
+          expect(await entry.index()).toBe(index);
+          for (let i = 0; i < files.length; i++) {
+            expect(await entry.header(files[i]!)).toEqual(headers[i]);
+            expect(snapshot!.headers[files[i]!]!.size).toBe(i % 2 === 0 ? undefined : 1000 + i);
+          }
+        } finally {
+          await entry.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
       }),
-      { numRuns: 500 },
+      { numRuns: 150 },
     );
   });
 
@@ -411,11 +438,27 @@ describe("cache", () => {
     const cacheHome = mkdtempSync(join(tmpdir(), "qaudit-cache-"));
     const env = hubEnv({ XDG_CACHE_HOME: cacheHome });
     await runMain(["facebook/opt-350m"], env);
-    const snapshots = join(cacheHome, "qaudit", "models--facebook--opt-350m", "snapshots");
-    mkdirSync(snapshots, { recursive: true });
-    for (const file of readdirSync(snapshots)) writeFileSync(join(snapshots, file), "{broken");
-    const again = await runMain(["facebook/opt-350m", "--json"], env);
-    expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout).totals.reportedParameters).toBe(331_196_416);
+    const entries = readdirSync(cacheHome, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".entry"));
+    expect(entries).toHaveLength(1);
+    const path = join(cacheHome, entries[0]!);
+    const whole = readFileSync(path);
+    // Garbage; cut short (the manifest's length then points outside); a manifest length past the file;
+    // a region that runs past the payload. Each is a miss: the Hub is asked again, the report is whole.
+    const lying = Buffer.from(whole);
+    lying.writeBigUInt64LE(BigInt(whole.length), whole.length - 8);
+    const manifestLength = Number(whole.readBigUInt64LE(whole.length - 8));
+    const manifest = whole.subarray(whole.length - 8 - manifestLength, whole.length - 8).toString("utf8");
+    const pastPayload = manifest.replace(/"model\.safetensors":\[(\d+),(\d+)/, (_, at: string, length: string) => `"model.safetensors":[${at},${Number(length) + 1}`);
+    expect(pastPayload).not.toBe(manifest);
+    const stretched = Buffer.concat([whole.subarray(0, whole.length - 8 - manifestLength), Buffer.from(pastPayload), Buffer.alloc(8)]);
+    stretched.writeBigUInt64LE(BigInt(Buffer.byteLength(pastPayload)), stretched.length - 8);
+    for (const damaged of [Buffer.from("{broken"), whole.subarray(0, whole.length - 3), lying, stretched]) {
+      writeFileSync(path, damaged);
+      hub.reset();
+      const again = await runMain(["facebook/opt-350m", "--json"], env);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout).totals.reportedParameters).toBe(331_196_416);
+      expect(hub.log.some((l: { path: string }) => l.path.endsWith("/model.safetensors"))).toBe(true);
+    }
   });
 });

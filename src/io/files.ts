@@ -45,34 +45,47 @@ const TEXT_PIECE_BYTES = 64 * 1024;
 export async function readSmallText(path: string, maxBytes: number): Promise<string> {
   const { handle, size } = await openSmallFile(path, maxBytes);
   try {
-    const buffer = new Uint8Array(Math.min(TEXT_PIECE_BYTES, Math.max(1, size)));
-    const decoder = new TextDecoder();
-    let text = "";
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - filled), filled);
-      if (bytesRead === 0) break;
-      text += decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
-      filled += bytesRead;
-    }
-    return text + decoder.decode();
+    return (await readTextRegion(handle, 0, size)).text;
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Bytes [start, start + length) of an open file decoded as UTF-8, 64 KiB at a time (see
+ * readSmallText); `length` says how many bytes were there (fewer at the file's end).
+ */
+export async function readTextRegion(handle: FileHandle, start: number, length: number): Promise<{ text: string; length: number }> {
+  const buffer = new Uint8Array(Math.min(TEXT_PIECE_BYTES, Math.max(1, length)));
+  const decoder = new TextDecoder();
+  let text = "";
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - filled), start + filled);
+    if (bytesRead === 0) break;
+    text += decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
+    filled += bytesRead;
+  }
+  return { text: text + decoder.decode(), length: filled };
+}
+
+/** Bytes [start, start + length) of an open file, in a buffer of their own (fewer at the file's end). */
+export async function readRegion(handle: FileHandle, start: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, start + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? buffer : buffer.slice(0, filled);
 }
 
 /** A whole small file (a token, a cache entry), refusing more than `maxBytes`. */
 export async function readSmallFile(path: string, maxBytes: number): Promise<Uint8Array> {
   const { handle, size } = await openSmallFile(path, maxBytes);
   try {
-    const buffer = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, filled);
+    return await readRegion(handle, 0, size);
   } finally {
     await handle.close();
   }

@@ -1,33 +1,53 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { readSmallFile } from "../files.js";
+import { MAX_HEADER_BYTES } from "../../core/format/index.js";
+import { openRegularFile, readRegion, readSmallFile, readTextRegion } from "../files.js";
+import { HubError } from "./errors.js";
 
-/** Everything an audit of one commit needs, so a second audit needs at most the revision lookup. */
+/** Bytes [at, at + length) of an entry's payload. */
+export interface Region {
+  at: number;
+  length: number;
+}
+
+/**
+ * Everything an audit of one commit needs, so a second audit needs at most the revision lookup: what
+ * the entry's manifest says. The index and the headers stay in the entry's file until read
+ * (`openSnapshot`), each as the bytes the Hub sent.
+ */
 export interface CachedSnapshot {
+  /** The entry's file. */
+  path: string;
   /** Weight files in order, relative to the repo root. */
   files: string[];
   /** config.json text, or null when the repo has none. */
   config: string | null;
-  /** model.safetensors.index.json text, when sharded. */
-  index: string | null;
-  /** Each weight file's header JSON text and the file's total size. */
-  headers: Record<string, { json: string; size?: number }>;
+  /** Where model.safetensors.index.json's bytes are, when sharded. */
+  index: Region | null;
+  /** Where each weight file's header JSON bytes are, and the file's total size. */
+  headers: Record<string, Region & { size?: number }>;
   /** bitsandbytes quant-state blobs read from data regions, by checkpoint file and tensor. */
   blobs?: Record<string, Record<string, string>>;
 }
 
 const SHA = /^[0-9a-f]{40}$/;
 /** Bumped whenever the entry's shape changes: entries of another version are misses. */
-export const CACHE_FORMAT = 2;
-/** A snapshot holds headers: 163 shards of 1,000 tensors take ~15 MB; more than this is not ours. */
-const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+export const CACHE_FORMAT = 3;
+/** A manifest lists files and regions, config.json and blobs: a few tens of kilobytes; more is not ours. */
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+/** An index as the Hub source accepts it. */
+const MAX_INDEX_BYTES = 200_000_000;
+/** The manifest's length, at the very end of an entry. */
+const TRAILER_BYTES = 8;
 
 /**
- * Header cache under XDG_CACHE_HOME/qaudit/v2/<endpoint hash>: `models--org--name/refs/<revision>`
- * holds a commit sha, `models--org--name/snapshots/<sha>[--subfolder].json` one snapshot. Entries are
- * written atomically and validated on reading: anything malformed, of another format version, or
- * inconsistent (no files, a file without its header) is a miss, never an empty report.
+ * Header cache under XDG_CACHE_HOME/qaudit/v3/<endpoint hash>: `models--org--name/refs/<revision>`
+ * holds a commit sha, `models--org--name/snapshots/<sha>[--subfolder].entry` one snapshot: the index's
+ * and the headers' bytes as the Hub sent them, then a JSON manifest saying where each is, then the
+ * manifest's length (8 bytes, little-endian). Entries are written atomically and validated on
+ * reading: anything malformed, of another format version, or inconsistent (no files, a file without
+ * its header, a region past the payload) is a miss, never an empty report.
  */
 export class HeaderCache {
   private readonly root: string;
@@ -46,24 +66,38 @@ export class HeaderCache {
     await writeAtomic(this.refPath(repo, revision), sha);
   }
 
+  /** The entry's manifest, checked against the entry's size; a missing or damaged entry is a miss (it is rewritten after the next read). */
   async readSnapshot(repo: string, sha: string, subfolder: string): Promise<CachedSnapshot | undefined> {
-    const text = await readText(this.snapshotPath(repo, sha, subfolder), MAX_SNAPSHOT_BYTES);
-    if (text === undefined) return undefined;
+    const path = this.snapshotPath(repo, sha, subfolder);
+    let opened: { handle: FileHandle; size: number };
     try {
-      return validSnapshot(JSON.parse(text));
+      opened = await openRegularFile(path);
     } catch {
-      return undefined; // a damaged entry is a miss; it is rewritten after the next read
+      return undefined;
+    }
+    const { handle, size } = opened;
+    try {
+      if (size < TRAILER_BYTES) return undefined;
+      const trailer = await readRegion(handle, size - TRAILER_BYTES, TRAILER_BYTES);
+      const length = new DataView(trailer.buffer, trailer.byteOffset, TRAILER_BYTES).getBigUint64(0, true);
+      if (length > BigInt(Math.min(MAX_MANIFEST_BYTES, size - TRAILER_BYTES))) return undefined;
+      const payload = size - TRAILER_BYTES - Number(length);
+      const manifest = await readTextRegion(handle, payload, Number(length));
+      return validSnapshot(JSON.parse(manifest.text), path, payload);
+    } catch {
+      return undefined;
+    } finally {
+      await handle.close();
     }
   }
 
   /**
-   * A snapshot written while it is read: each header goes to the file as it arrives, so a model of
-   * 163 shards is never held as one 40 MB text (one JSON object, `{ format, ...CachedSnapshot }`, the
-   * headers in arrival order). The entry appears only when `finish` renames it into place; `abandon`
-   * removes it.
+   * A snapshot written while it is read: the index first, then each header as it arrives, so a model
+   * of 163 shards is never held whole. The entry appears only when `finish` renames it into place;
+   * `abandon` removes it.
    */
-  snapshotWriter(repo: string, sha: string, subfolder: string, start: Pick<CachedSnapshot, "files" | "config" | "index">): SnapshotWriter {
-    return new SnapshotWriter(this.snapshotPath(repo, sha, subfolder), start);
+  snapshotWriter(repo: string, sha: string, subfolder: string, start: { files: string[]; config: string | null; index: string | null }, indexSlice?: number): SnapshotWriter {
+    return new SnapshotWriter(this.snapshotPath(repo, sha, subfolder), start, indexSlice);
   }
 
   private repoDir(repo: string): string {
@@ -78,7 +112,7 @@ export class HeaderCache {
   private snapshotPath(repo: string, sha: string, subfolder: string): string {
     if (!SHA.test(sha)) throw new Error(`not a commit sha: ${sha}`);
     const suffix = subfolder === "" ? "" : `--${encodeURIComponent(subfolder).replace(/\./g, "%2E")}`;
-    return join(this.repoDir(repo), "snapshots", `${sha}${suffix}.json`);
+    return join(this.repoDir(repo), "snapshots", `${sha}${suffix}.entry`);
   }
 }
 
@@ -86,8 +120,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const isString = (v: unknown): v is string => typeof v === "string";
 const own = (o: Record<string, unknown>, k: string): unknown => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
 
-/** The entry as written by this version, or undefined. */
-export function validSnapshot(value: unknown): CachedSnapshot | undefined {
+const isRegion = (v: unknown, payload: number, max: number): v is number[] =>
+  Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every((n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0) && (v[1] as number) <= max && (v[0] as number) + (v[1] as number) <= payload;
+
+/** The manifest as written by this version, its regions inside the `payload` bytes before it; or undefined. */
+export function validSnapshot(value: unknown, path: string, payload: number): CachedSnapshot | undefined {
   if (!isObject(value) || own(value, "format") !== CACHE_FORMAT) return undefined;
   const files = own(value, "files");
   const config = own(value, "config");
@@ -95,15 +132,55 @@ export function validSnapshot(value: unknown): CachedSnapshot | undefined {
   const headers = own(value, "headers");
   const blobs = own(value, "blobs");
   if (!Array.isArray(files) || files.length === 0 || !files.every(isString)) return undefined;
-  if (!(config === null || isString(config)) || !(index === null || isString(index)) || !isObject(headers)) return undefined;
+  if (!(config === null || isString(config)) || !(index === null || (isRegion(index, payload, MAX_INDEX_BYTES) && index.length === 2)) || !isObject(headers)) return undefined;
+  const regions = Object.create(null) as CachedSnapshot["headers"];
   for (const file of files) {
     const entry = own(headers, file);
-    if (!isObject(entry) || !isString(own(entry, "json"))) return undefined;
-    const size = own(entry, "size");
-    if (size !== undefined && !(typeof size === "number" && Number.isSafeInteger(size) && size >= 0)) return undefined;
+    if (!isRegion(entry, payload, MAX_HEADER_BYTES)) return undefined;
+    const [at, length, size] = entry as [number, number, number?];
+    regions[file] = { at, length, ...(size === undefined ? {} : { size }) };
   }
   if (blobs !== undefined && !(isObject(blobs) && Object.values(blobs).every((b) => isObject(b) && Object.values(b).every(isString)))) return undefined;
-  return { files, config, index, headers: headers as CachedSnapshot["headers"], ...(blobs === undefined ? {} : { blobs: blobs as CachedSnapshot["blobs"] & object }) };
+  return {
+    path,
+    files,
+    config,
+    index: index === null ? null : { at: index[0]!, length: index[1]! },
+    headers: regions,
+    ...(blobs === undefined ? {} : { blobs: blobs as CachedSnapshot["blobs"] & object }),
+  };
+}
+
+/** An entry opened for reading its index and headers (close it after). */
+export interface SnapshotFile {
+  index(): Promise<string | null>;
+  /** A header's JSON bytes, in a buffer of their own. */
+  header(file: string): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an entry whose manifest readSnapshot checked. An entry changed since (it is replaced only by
+ * renaming, so this takes a damaged disk or a hand) reads short, and says so.
+ */
+export async function openSnapshot(snapshot: CachedSnapshot): Promise<SnapshotFile> {
+  const { handle } = await openRegularFile(snapshot.path);
+  const damaged = (): HubError => new HubError(`the header cache entry ${snapshot.path} is damaged; rerun with --no-cache`);
+  return {
+    async index() {
+      if (snapshot.index === null) return null;
+      const { text, length } = await readTextRegion(handle, snapshot.index.at, snapshot.index.length);
+      if (length < snapshot.index.length) throw damaged();
+      return text;
+    },
+    async header(file) {
+      const region = snapshot.headers[file]!;
+      const bytes = await readRegion(handle, region.at, region.length);
+      if (bytes.length < region.length) throw damaged();
+      return bytes;
+    },
+    close: () => handle.close(),
+  };
 }
 
 async function readText(path: string, maxBytes: number): Promise<string | undefined> {
@@ -121,20 +198,25 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(temp, path);
 }
 
-/**
- * Appends a snapshot's pieces to a temporary file in order (writes are queued, never interleaved).
- * A failed write only stops the writing: a cache that cannot be written costs speed, never an audit.
- */
-const STRING_SLICE = 1 << 20;
+/** Characters of the index encoded and written at a time. */
+const INDEX_SLICE = 1 << 20;
 
+/**
+ * Writes an entry's pieces to a temporary file in order (writes are queued, never interleaved); each
+ * piece's place is known once it is written, and the manifest, written last, records them. A failed
+ * write only stops the writing: a cache that cannot be written costs speed, never an audit.
+ */
 export class SnapshotWriter {
   private readonly temp: string;
   private queue: Promise<FileHandle | undefined>;
-  private first = true;
+  /** Bytes written so far: where the next piece goes. */
+  private written = 0;
+  private readonly manifest: { format: number; files: string[]; config: string | null; index: [number, number] | null; headers: Record<string, number[]> };
 
   constructor(
     private readonly path: string,
-    start: Pick<CachedSnapshot, "files" | "config" | "index">,
+    start: { files: string[]; config: string | null; index: string | null },
+    slice = INDEX_SLICE,
   ) {
     this.temp = `${path}.${process.pid}.${Date.now()}.tmp`;
     const opening = mkdir(dirname(path), { recursive: true }).then(() => open(this.temp, "w"));
@@ -142,40 +224,42 @@ export class SnapshotWriter {
       (file) => file,
       () => undefined,
     );
-    this.append(`{"format":${CACHE_FORMAT},"files":${JSON.stringify(start.files)},"config":${JSON.stringify(start.config)},"index":`);
-    this.appendString(start.index);
-    this.append(`,"headers":{`);
-  }
-
-  /**
-   * A JSON string written a slice at a time: a 15 MB index is not escaped and encoded in one piece.
-   * Escaping is per character, so the slices' escapes joined read back as the whole string (a
-   * surrogate pair cut in two is written as two escapes, which JSON.parse joins again).
-   */
-  private appendString(text: string | null): void {
-    if (text === null) return this.append("null");
-    this.append('"');
-    for (let at = 0; at < text.length; at += STRING_SLICE) {
-      // Escaped when its turn to be written comes, so only one slice's text is held at a time.
-      this.append(() => {
-        const escaped = JSON.stringify(text.slice(at, at + STRING_SLICE));
-        return escaped.slice(1, escaped.length - 1);
-      });
+    this.manifest = { format: CACHE_FORMAT, files: start.files, config: start.config, index: null, headers: Object.create(null) as Record<string, number[]> };
+    const text = start.index;
+    if (text !== null) {
+      const index: [number, number] = [0, 0];
+      this.manifest.index = index;
+      // Encoded a slice at a time, when its turn to be written comes: a 15 MB index is never held as
+      // bytes. A slice never ends between the two halves of a surrogate pair (each half alone would
+      // be encoded as U+FFFD).
+      for (let at = 0; at < text.length; ) {
+        let end = Math.min(text.length, at + slice);
+        // (A slice of one character that is a pair's first half takes the second half too.)
+        if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end += end - 1 > at ? -1 : 1;
+        const from = at;
+        this.append(
+          () => ENCODER.encode(text.slice(from, end)),
+          (_, length) => (index[1] += length),
+        );
+        at = end;
+      }
     }
-    this.append('"');
   }
 
-  /** One weight file's header, its JSON bytes as read (and the file's size, when known). */
+  /** One weight file's header: its JSON bytes as read (copied now: they may move to another thread), and the file's size when known. */
   header(file: string, json: Uint8Array, size: number | undefined): void {
-    this.append(`${this.first ? "" : ","}${JSON.stringify(file)}:{"json":"`);
-    this.first = false;
-    this.append(escapeJsonBytes(json));
-    this.append(size === undefined ? '"}' : `","size":${size}}`);
+    this.append(new Uint8Array(json), (at, length) => (this.manifest.headers[file] = size === undefined ? [at, length] : [at, length, size]));
   }
 
-  /** Closes the entry (with the quant-state blobs, if any) and moves it into place. */
+  /** Writes the manifest (with the quant-state blobs, if any) and moves the entry into place. */
   async finish(blobs: CachedSnapshot["blobs"]): Promise<void> {
-    this.append(blobs === undefined ? "}}" : `},"blobs":${JSON.stringify(blobs)}}`);
+    this.append(() => {
+      const manifest = ENCODER.encode(JSON.stringify(blobs === undefined ? this.manifest : { ...this.manifest, blobs }));
+      const bytes = new Uint8Array(manifest.length + TRAILER_BYTES);
+      bytes.set(manifest);
+      new DataView(bytes.buffer).setBigUint64(manifest.length, BigInt(manifest.length), true);
+      return bytes;
+    });
     const file = await this.queue;
     if (file === undefined) return this.abandon();
     await file.close().catch(() => {});
@@ -189,11 +273,15 @@ export class SnapshotWriter {
     await rm(this.temp, { force: true }).catch(() => {});
   }
 
-  private append(piece: string | Uint8Array | (() => string)): void {
+  /** Queues a piece (made when its turn comes, if a function); `written` learns where it went. */
+  private append(piece: Uint8Array | (() => Uint8Array), written?: (at: number, length: number) => void): void {
     this.queue = this.queue.then(async (file) => {
       if (file === undefined) return undefined;
       try {
-        await file.writeFile(typeof piece === "function" ? piece() : piece);
+        const bytes = typeof piece === "function" ? piece() : piece;
+        await file.writeFile(bytes);
+        written?.(this.written, bytes.length);
+        this.written += bytes.length;
         return file;
       } catch {
         await file.close().catch(() => {});
@@ -203,16 +291,5 @@ export class SnapshotWriter {
   }
 }
 
-/**
- * UTF-8 bytes as the inside of a JSON string, in a new buffer (the bytes themselves may move to
- * another thread before it is written). Decoded, escaped and encoded by the runtime: measured faster
- * than escaping byte by byte in JavaScript, for the same memory. Bytes that are not UTF-8 become
- * U+FFFD, as they do when the header itself is decoded.
- */
-export function escapeJsonBytes(bytes: Uint8Array): Uint8Array {
-  const quoted = JSON.stringify(DECODER.decode(bytes));
-  return ENCODER.encode(quoted.slice(1, quoted.length - 1));
-}
-
-const DECODER = new TextDecoder();
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 const ENCODER = new TextEncoder();

@@ -4,11 +4,11 @@ import { parseJsonText, readModelConfig } from "../../core/format/index.js";
 import { quantStatesNeeded } from "../../core/storage/index.js";
 import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
 import { QauditError, UsageError } from "../../core/errors.js";
-import { bytesOf, dataEnd, parseHeader } from "../../core/format/index.js";
+import { bytesOf, dataEnd } from "../../core/format/index.js";
 import type { Checkpoint, CheckpointFile } from "../../core/format/index.js";
 import type { SafetensorsHeader } from "../../core/format/index.js";
 import { HeaderBudget, MAX_BLOB_BYTES, MAX_TOTAL_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
-import { HeaderCache, type CachedSnapshot } from "./cache.js";
+import { HeaderCache, openSnapshot, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { checkRevision, isRepoId } from "./repo-id.js";
 import { parserFor } from "../header-parser.js";
@@ -94,7 +94,7 @@ async function readFromHub(repo: string, subfolder: string, options: HubOptions,
   const endpoint = options.settings.endpoint;
   const readRange = (sha: string): HubLoad["readRange"] => rangeReader(http, endpoint, repo, sha, ctx);
   const url = (file: string, rev: string): string => resolveUrl(endpoint, repo, file, rev);
-  const cacheHit = (snapshot: CachedSnapshot, sha: string): HubLoad => ({ checkpoint: fromSnapshot(repo, options.revision, subfolder, snapshot), readRange: readRange(sha), sha, stats: http.stats, fromCache: true });
+  const cacheHit = async (snapshot: CachedSnapshot, sha: string): Promise<HubLoad> => ({ checkpoint: await fromSnapshot(repo, options.revision, subfolder, snapshot), readRange: readRange(sha), sha, stats: http.stats, fromCache: true });
   // What the cache already knows of this revision.
   if (options.offline && cache === undefined) throw new UsageError("--offline needs the cache (drop --no-cache)");
   const knownSha = SHA.test(options.revision) ? options.revision : await cache?.readRef(repo, options.revision);
@@ -296,23 +296,35 @@ function httpByteSource(http: HubHttp, url: string, name: string, ctx: HubErrorC
   };
 }
 
-function fromSnapshot(repo: string, revision: string, subfolder: string, snapshot: CachedSnapshot): Checkpoint {
+/** Cached headers read at once; with many shards they are parsed in the header worker (see parserFor). */
+const CACHED_READS = 32;
+
+/** A checkpoint from a cache entry: its index and headers read from the entry's file, as the Hub sent them. */
+async function fromSnapshot(repo: string, revision: string, subfolder: string, snapshot: CachedSnapshot): Promise<Checkpoint> {
   const prefix = subfolder === "" ? "" : `${subfolder}/`;
-  const files: CheckpointFile[] = snapshot.files.map((file) => {
-    const entry = snapshot.headers[file];
-    if (entry === undefined) throw new HubError(`cache entry for ${repo} lacks ${file}; rerun with --no-cache`);
-    const name = `${prefix}${file}`;
-    const blobs = snapshot.blobs?.[name];
-    return {
-      name,
-      header: parseHeader(new TextEncoder().encode(entry.json), `${repo}/${name}`, entry.size),
-      ...(blobs === undefined ? {} : { blobs: Object.fromEntries(Object.entries(blobs).map(([tensor, text]) => [tensor, new TextEncoder().encode(text)])) }),
-    };
-  });
-  const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${MODEL_FILES.config}`));
-  const indexName = `${repo}/${prefix}${MODEL_FILES.index}`;
-  const index = snapshot.index === null ? undefined : parseShardIndex(snapshot.index, indexName);
-  return assembleCheckpoint(sourceName(repo, revision, subfolder), files, config, index, indexName);
+  const entry = await openSnapshot(snapshot);
+  const parser = parserFor(snapshot.files.length);
+  try {
+    const indexName = `${repo}/${prefix}${MODEL_FILES.index}`;
+    const indexText = await entry.index();
+    const index = indexText === null ? undefined : parseShardIndex(indexText, indexName);
+    const limit = pLimit(CACHED_READS);
+    const files = await Promise.all(
+      snapshot.files.map((file) =>
+        limit(async (): Promise<CheckpointFile> => {
+          const name = `${prefix}${file}`;
+          const header = await parser.parse(await entry.header(file), `${repo}/${name}`, snapshot.headers[file]!.size, true);
+          const blobs = snapshot.blobs?.[name];
+          return { name, header, ...(blobs === undefined ? {} : { blobs: Object.fromEntries(Object.entries(blobs).map(([tensor, text]) => [tensor, new TextEncoder().encode(text)])) }) };
+        }),
+      ),
+    );
+    const config = snapshot.config === null ? null : readModelConfig(parseJson(snapshot.config, `${repo}/${prefix}${MODEL_FILES.config}`));
+    return assembleCheckpoint(sourceName(repo, revision, subfolder), files, config, index, indexName);
+  } finally {
+    parser.close();
+    await entry.close();
+  }
 }
 
 function sourceName(repo: string, revision: string, subfolder: string): string {

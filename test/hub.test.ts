@@ -359,6 +359,17 @@ describe("cache", () => {
     expect(entry.subarray(at, at! + length!)).toEqual(fixture("falcon-7b-ft/model.safetensors.index.json"));
   });
 
+  it("a cache that cannot be written costs nothing but speed: the audit is the same", async () => {
+    // The cache's root is a regular file: no folder can be made under it (root ignores permissions).
+    const home = join(mkdtempSync(join(tmpdir(), "qaudit-cache-")), "file");
+    writeFileSync(home, "not a folder");
+    const written = await runMain(["tiiuae/falcon-ft", "--json"], hubEnv({ XDG_CACHE_HOME: home }));
+    const uncached = await runMain(["tiiuae/falcon-ft", "--json", "--no-cache"], hubEnv());
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stderr).toBe("");
+    expect(written.stdout).toBe(uncached.stdout);
+  });
+
   it("an entry reads back the index and headers written to it, whatever their characters and however the index is sliced", async () => {
     const char = fc.constantFrom("a", "é", "中", "😀", "\"", "\n", "\u2028");
     await fc.assert(

@@ -1,7 +1,7 @@
 import { HeaderError } from "../core/errors.js";
-import { bytesOf, dataEnd, LENGTH_PREFIX_BYTES, parseHeaderLength } from "../core/format/index.js";
+import { dataEnd, LENGTH_PREFIX_BYTES, parseHeaderLength, tensorBytes } from "../core/format/index.js";
 import { QUANT_STATE_MARKER } from "../core/storage/index.js";
-import type { SafetensorsHeader } from "../core/format/index.js";
+import type { SafetensorsHeader, TensorInfo } from "../core/format/index.js";
 import { inlineParser, type HeaderParser } from "./header-parser.js";
 
 /** The one interface between IO and the header reader: byte ranges of a file, and its size if known. */
@@ -89,11 +89,25 @@ export const MAX_TOTAL_BLOB_BYTES = 16 * 1024 * 1024;
 export async function readQuantStateBlobs(source: ByteSource, header: SafetensorsHeader): Promise<Record<string, Uint8Array> | undefined> {
   const start = LENGTH_PREFIX_BYTES + header.headerBytes;
   if (source.size === undefined || source.size < start + header.dataBytes) return undefined;
-  const wanted = header.tensors.filter((t) => t.name.includes(QUANT_STATE_MARKER) && bytesOf(t.elements, t.dtype) <= MAX_BLOB_BYTES);
+  const wanted = blobsWithinLimits(
+    header.tensors.filter((t) => t.name.includes(QUANT_STATE_MARKER)),
+    (t) => t,
+    (message) => new HeaderError(source.name, message),
+  );
   if (wanted.length === 0) return undefined;
-  const total = wanted.reduce((sum, t) => sum + bytesOf(t.elements, t.dtype), 0);
-  if (total > MAX_TOTAL_BLOB_BYTES) throw new HeaderError(source.name, `quant-state blobs of ${total.toLocaleString("en-US")} bytes in all, over the ${MAX_TOTAL_BLOB_BYTES.toLocaleString("en-US")}-byte limit`);
   const blobs = Object.create(null) as Record<string, Uint8Array>;
   for (const tensor of wanted) blobs[tensor.name] = await source.read(start + tensor.dataStart, start + dataEnd(tensor));
   return blobs;
+}
+
+/**
+ * The quant-state blobs worth reading among `candidates`: each of at most MAX_BLOB_BYTES (a larger
+ * one is no bitsandbytes JSON), all together at most MAX_TOTAL_BLOB_BYTES, else `refuse` makes the
+ * error to throw from the words given.
+ */
+export function blobsWithinLimits<T>(candidates: T[], tensorOf: (candidate: T) => TensorInfo, refuse: (message: string) => Error): T[] {
+  const wanted = candidates.filter((c) => tensorBytes(tensorOf(c)) <= MAX_BLOB_BYTES);
+  const total = wanted.reduce((sum, c) => sum + tensorBytes(tensorOf(c)), 0);
+  if (total > MAX_TOTAL_BLOB_BYTES) throw refuse(`quant-state blobs of ${total.toLocaleString("en-US")} bytes in all, over the ${MAX_TOTAL_BLOB_BYTES.toLocaleString("en-US")}-byte limit`);
+  return wanted;
 }

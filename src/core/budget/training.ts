@@ -1,5 +1,5 @@
 import { classifyTensors, type ClassifiedTensor } from "../storage/index.js";
-import { bytesOf, TORCH_DTYPES, TORCH_NAME, type Dtype, type TorchDtype } from "../format/index.js";
+import { bytesOf, tensorBytes, TORCH_DTYPES, TORCH_NAME, type Dtype, type TorchDtype } from "../format/index.js";
 import { UsageError } from "../errors.js";
 import { count, explainReport } from "../storage/index.js";
 import { logicalCheckpoint, simulateScheme, sumTotals } from "../storage/index.js";
@@ -113,7 +113,7 @@ export function simulateTraining(checkpoint: Checkpoint, simulation: SimulationO
 
   const trainableParameters = trainable.reduce((s, t) => s + t.elements, 0);
   const frozen = report.tensors.filter((t) => !t.trainable && t.tiedTo === undefined).reduce((s, t) => s + t.parameterBytes, 0);
-  const trainableWeights = trainable.reduce((s, t) => s + bytesOf(t.elements, t.dtype), 0);
+  const trainableWeights = trainable.reduce((s, t) => s + tensorBytes(t), 0);
   const optimizer = optimizerBytes(trainable.map((t) => t.elements), training.optimizer);
   const components: TrainingComponents = {
     frozenWeights: frozen,

@@ -38,6 +38,11 @@ export function bytesOf(elements: number, dtype: Dtype): number {
   return bits % 8 === 0 ? elements * (bits / 8) : Math.ceil((elements * bits) / 8);
 }
 
+/** Bytes a tensor's values take as stored (its `data_offsets` span). */
+export function tensorBytes(tensor: { elements: number; dtype: Dtype }): number {
+  return bytesOf(tensor.elements, tensor.dtype);
+}
+
 /** The dtypes a model can be loaded in (`torch_dtype`), by their short CLI names. */
 export const TORCH_DTYPES = {
   fp32: { dtype: "F32", torchName: "float32" },

@@ -1,5 +1,5 @@
 import { shapeOf } from "./shapes.js";
-import { bytesOf, DTYPE_BITS, isDtype, type Dtype } from "./dtypes.js";
+import { DTYPE_BITS, isDtype, tensorBytes, type Dtype } from "./dtypes.js";
 import { HeaderError } from "../errors.js";
 import type { NamesFingerprint } from "./shard-index.js";
 
@@ -19,7 +19,7 @@ export interface TensorInfo {
 
 /** Where a tensor's bytes end in the data region: `data_offsets[1]`. */
 export function dataEnd(tensor: TensorInfo): number {
-  return tensor.dataStart + bytesOf(tensor.elements, tensor.dtype);
+  return tensor.dataStart + tensorBytes(tensor);
 }
 
 export interface SafetensorsHeader {

@@ -7,7 +7,7 @@
 export { assembleCheckpoint, NameRegistry, type Checkpoint, type CheckpointFile } from "./checkpoint.js";
 export { checkShardName, fnv1a, NamesFingerprint, parseShardIndex, type ShardIndex, type ShardStats } from "./shard-index.js";
 export { readModelConfig, type ModelConfig, type QuantizationConfig } from "./config.js";
-export { bytesOf, DTYPE_BITS, isFloatingDtype, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
+export { bytesOf, DTYPE_BITS, isFloatingDtype, tensorBytes, TORCH_DTYPES, TORCH_NAME, torchDtypeOf, type Dtype, type TorchDtype } from "./dtypes.js";
 export { parseJsonText } from "./json.js";
 export { dataEnd, LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, parseHeader, parseHeaderLength, type SafetensorsHeader, type TensorInfo } from "./header.js";
 export { matrixShape, shapeOf } from "./shapes.js";

@@ -1,5 +1,5 @@
 // How each format lays a weight out on disk, and what transformers holds after loading it as it is.
-import { bytesOf, DTYPE_BITS } from "../format/index.js";
+import { DTYPE_BITS, tensorBytes } from "../format/index.js";
 import { InputError } from "../errors.js";
 import { fourBitStateBytes, INT8 } from "./schemes.js";
 import type { ModelConfig } from "../format/index.js";
@@ -65,7 +65,7 @@ export function bnb4(owner: Located, statistics: TensorInfo[], blobs: Map<string
   const doubleQuant = stat("nested_absmax") !== undefined;
   return packedWeight("bnb-4bit", owner, packed.name.slice(0, -".weight".length), statistics, shape, n, {
     storedElements: packed.elements,
-    parameterBytes: bytesOf(packed.elements, packed.dtype),
+    parameterBytes: tensorBytes(packed),
     quantStateBytes: fourBitStateBytes(n, doubleQuant),
   });
 }
@@ -107,10 +107,10 @@ export function gptqOrAwq(owner: Located, module: string, statistics: TensorInfo
   const [out, inFeatures] = awq ? [cols * pack, rows] : [cols, rows * pack];
   if (scales.shape[1] !== out) fail(`${scales.name} has ${scales.shape[1]} columns for ${out} outputs`);
   if (qzeros !== undefined && (qzeros.shape[1]! * pack !== out || qzeros.shape[0] !== scales.shape[0])) fail(`${qzeros.name} [${qzeros.shape.join(", ")}] disagrees with ${scales.name} [${scales.shape.join(", ")}]`);
-  const statsBytes = statistics.reduce((s, t) => s + bytesOf(t.elements, t.dtype), 0);
+  const statsBytes = statistics.reduce((s, t) => s + tensorBytes(t), 0);
   return packedWeight(awq ? "awq" : "gptq", owner, module, statistics, [out, inFeatures], out * inFeatures, {
     storedElements: 0,
-    parameterBytes: bytesOf(qweight.elements, qweight.dtype) + statsBytes,
+    parameterBytes: tensorBytes(qweight) + statsBytes,
     quantStateBytes: 0,
   });
 }
@@ -122,7 +122,7 @@ export function compressedTensors(owner: Located, module: string, statistics: Te
   const shape = tensor.shape.length === 2 ? [tensor.shape[0]!, tensor.shape[1]! * pack] : null;
   return packedWeight("compressed-tensors", owner, module, statistics, shape, tensor.elements * pack, {
     storedElements: tensor.elements + elementsOf(statistics),
-    parameterBytes: bytesOf(tensor.elements, tensor.dtype) + bytesOfAll(statistics),
+    parameterBytes: tensorBytes(tensor) + bytesOfAll(statistics),
     quantStateBytes: 0,
   });
 }
@@ -134,7 +134,7 @@ export function mxfp4(owner: Located, base: string, statistics: TensorInfo[]): P
   const shape = dims.length >= 2 ? [...dims.slice(0, -2), dims[dims.length - 2]! * dims[dims.length - 1]! * 2] : null;
   return packedWeight("mxfp4", owner, base, statistics, shape, tensor.elements * 2, {
     storedElements: tensor.elements + elementsOf(statistics),
-    parameterBytes: bytesOf(tensor.elements, tensor.dtype) + bytesOfAll(statistics),
+    parameterBytes: tensorBytes(tensor) + bytesOfAll(statistics),
     quantStateBytes: 0,
   });
 }
@@ -144,7 +144,7 @@ export function fp8(owner: Located, module: string, statistics: TensorInfo[]): P
   const { tensor } = owner;
   return packedWeight("fp8", owner, module, statistics, tensor.shape, tensor.elements, {
     storedElements: tensor.elements + elementsOf(statistics),
-    parameterBytes: bytesOf(tensor.elements, tensor.dtype) + bytesOfAll(statistics),
+    parameterBytes: tensorBytes(tensor) + bytesOfAll(statistics),
     quantStateBytes: 0,
   });
 }
@@ -183,7 +183,7 @@ function elementsOf(tensors: TensorInfo[]): number {
 
 function bytesOfAll(tensors: TensorInfo[]): number {
   let n = 0;
-  for (let i = 0; i < tensors.length; i++) n += bytesOf(tensors[i]!.elements, tensors[i]!.dtype);
+  for (let i = 0; i < tensors.length; i++) n += tensorBytes(tensors[i]!);
   return n;
 }
 

@@ -4,10 +4,10 @@ import { parseJsonText, readModelConfig } from "../../core/format/index.js";
 import { quantStatesNeeded } from "../../core/storage/index.js";
 import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
 import { QauditError, UsageError } from "../../core/errors.js";
-import { bytesOf, dataEnd } from "../../core/format/index.js";
+import { dataEnd } from "../../core/format/index.js";
 import type { Checkpoint, CheckpointFile } from "../../core/format/index.js";
 import type { SafetensorsHeader } from "../../core/format/index.js";
-import { HeaderBudget, MAX_BLOB_BYTES, MAX_TOTAL_BLOB_BYTES, readHeader, type ByteSource } from "../byte-source.js";
+import { blobsWithinLimits, HeaderBudget, readHeader, type ByteSource } from "../byte-source.js";
 import { HeaderCache, openSnapshot, type CachedSnapshot } from "./cache.js";
 import { EntryNotFoundError, HubError, type HubErrorContext } from "./errors.js";
 import { checkRevision, isRepoId } from "./repo-id.js";
@@ -236,10 +236,12 @@ async function readQuantStates(
   read: (file: string, start: number, end: number) => Promise<Uint8Array>,
   limit: ReturnType<typeof pLimit>,
 ): Promise<Record<string, Record<string, string>> | undefined> {
-  const needed = quantStatesNeeded(checkpoint).filter(({ tensor }) => bytesOf(tensor.elements, tensor.dtype) <= MAX_BLOB_BYTES);
+  const needed = blobsWithinLimits(
+    quantStatesNeeded(checkpoint),
+    ({ tensor }) => tensor,
+    (message) => new HubError(`${checkpoint.source}: ${message}`),
+  );
   if (needed.length === 0) return undefined;
-  const total = needed.reduce((sum, { tensor }) => sum + bytesOf(tensor.elements, tensor.dtype), 0);
-  if (total > MAX_TOTAL_BLOB_BYTES) throw new HubError(`${checkpoint.source}: quant-state blobs of ${total.toLocaleString("en-US")} bytes in all, over the ${MAX_TOTAL_BLOB_BYTES.toLocaleString("en-US")}-byte limit`);
   const texts: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
   const results = await Promise.allSettled(
     needed.map(({ file, tensor }) =>

@@ -189,7 +189,7 @@ describe("hostile servers and settings (mock Hub)", () => {
       length.writeBigUInt64LE(BigInt(bytes.length));
       return Buffer.concat([bytes, length]);
     };
-    const manifests = ["null", "{}", JSON.stringify({ format: 3, files: [], config: null, index: null, headers: {} }), JSON.stringify({ format: 3, files: ["model.safetensors"], config: null, index: null, headers: { "model.safetensors": [-1, 2] } }), "[1,2]"];
+    const manifests = ["null", "{}", JSON.stringify({ format: 3, files: [], config: null, index: null, headers: {} }), JSON.stringify({ format: 3, files: ["model.safetensors"], config: null, index: null, headers: { "model.safetensors": [-1, 2] } }), JSON.stringify({ format: 3, files: ["../../x.safetensors"], config: null, index: null, headers: { "../../x.safetensors": [0, 2] } }), JSON.stringify({ format: 3, files: ["model.safetensors"], config: null, index: null, headers: { "model.safetensors": [0, 0] } }), "[1,2]"];
     for (const entry of [...manifests.map(framed), Buffer.from("{broken"), Buffer.alloc(3)]) {
       hub.reset();
       const cache = mkdtempSync(join(tmpdir(), "qaudit-cache-"));

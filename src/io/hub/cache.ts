@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdir, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { MAX_HEADER_BYTES } from "../../core/format/index.js";
+import { checkShardName, MAX_HEADER_BYTES } from "../../core/format/index.js";
 import { openRegularFile, readRegion, readSmallFile, readTextRegion } from "../files.js";
 import { HubError } from "./errors.js";
 
@@ -124,6 +124,16 @@ const own = (o: Record<string, unknown>, k: string): unknown => (Object.prototyp
 const isRegion = (v: unknown, payload: number, max: number): v is number[] =>
   Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every((n) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0) && (v[1] as number) <= max && (v[0] as number) + (v[1] as number) <= payload;
 
+/** A weight file's name as a shard index may give it (the entry is a file anyone with the account can edit). */
+const isShardName = (file: string): boolean => {
+  try {
+    checkShardName(file, "cache entry");
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** The manifest as written by this version, its regions inside the `payload` bytes before it; or undefined. */
 export function validSnapshot(value: unknown, path: string, payload: number): CachedSnapshot | undefined {
   if (!isObject(value) || own(value, "format") !== CACHE_FORMAT) return undefined;
@@ -132,13 +142,15 @@ export function validSnapshot(value: unknown, path: string, payload: number): Ca
   const index = own(value, "index");
   const headers = own(value, "headers");
   const blobs = own(value, "blobs");
-  if (!Array.isArray(files) || files.length === 0 || !files.every(isString)) return undefined;
+  if (!Array.isArray(files) || files.length === 0 || !files.every(isString) || !files.every(isShardName)) return undefined;
   if (!(config === null || isString(config)) || !(index === null || (isRegion(index, payload, MAX_INDEX_BYTES) && index.length === 2)) || !isObject(headers)) return undefined;
   const regions = Object.create(null) as CachedSnapshot["headers"];
   for (const file of files) {
     const entry = own(headers, file);
     if (!isRegion(entry, payload, MAX_HEADER_BYTES)) return undefined;
     const [at, length, size] = entry as [number, number, number?];
+    // The shortest header is "{}".
+    if (length < 2) return undefined;
     regions[file] = { at, length, ...(size === undefined ? {} : { size }) };
   }
   if (blobs !== undefined && !(isObject(blobs) && Object.values(blobs).every((b) => isObject(b) && Object.values(b).every(isString)))) return undefined;

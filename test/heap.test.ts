@@ -37,7 +37,8 @@ describe("socket reads collected as bodies arrive", () => {
     expect(collections).toBe(0);
     garbage.received(65_536);
     expect(collections).toBe(1);
-    // The count starts again after a collection: 3 × 2 MiB − 1 byte more is two collections, not three.
+    // One chunk collects at most once, and the count starts again from zero: 3 × 2 MiB − 1 bytes in
+    // one chunk make one more collection (two in all), not two more.
     garbage.received(3 * YOUNG_COLLECTION_BYTES - 1);
     expect(collections).toBe(2);
   });

@@ -107,10 +107,9 @@ export function gptqOrAwq(owner: Located, module: string, statistics: TensorInfo
   const [out, inFeatures] = awq ? [cols * pack, rows] : [cols, rows * pack];
   if (scales.shape[1] !== out) fail(`${scales.name} has ${scales.shape[1]} columns for ${out} outputs`);
   if (qzeros !== undefined && (qzeros.shape[1]! * pack !== out || qzeros.shape[0] !== scales.shape[0])) fail(`${qzeros.name} [${qzeros.shape.join(", ")}] disagrees with ${scales.name} [${scales.shape.join(", ")}]`);
-  const statsBytes = statistics.reduce((s, t) => s + tensorBytes(t), 0);
   return packedWeight(awq ? "awq" : "gptq", owner, module, statistics, [out, inFeatures], out * inFeatures, {
     storedElements: 0,
-    parameterBytes: tensorBytes(qweight) + statsBytes,
+    parameterBytes: tensorBytes(qweight) + bytesOfAll(statistics),
     quantStateBytes: 0,
   });
 }

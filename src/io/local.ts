@@ -2,14 +2,11 @@ import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import pLimit from "p-limit";
 import { InputError } from "../core/errors.js";
-import { assembleCheckpoint, NameRegistry, MAX_HEADER_BYTES, MODEL_FILES, parseHeader, parseJsonText, parseShardIndex, planWeightFiles, readModelConfig, type Checkpoint, type CheckpointFile, type ModelConfig, type ShardIndex } from "../core/format/index.js";
+import { assembleCheckpoint, NameRegistry, MAX_CONFIG_BYTES, MAX_HEADER_BYTES, MAX_INDEX_BYTES, MODEL_FILES, parseHeader, parseJsonText, parseShardIndex, planWeightFiles, readModelConfig, type Checkpoint, type CheckpointFile, type ModelConfig, type ShardIndex } from "../core/format/index.js";
 import { HeaderBudget, readHeader, readQuantStateBlobs, type ByteSource } from "./byte-source.js";
 import { inlineParser, parserFor, type HeaderParser } from "./header-parser.js";
 import { openRegularFile, readSmallFile, readSmallText } from "./files.js";
 
-/** Limits as the Hub source has them: a config is a few KB, an index of 163 shards ~15 MB. */
-const MAX_CONFIG_BYTES = 4_000_000;
-const MAX_INDEX_BYTES = 200_000_000;
 /** Shard files open at once (a folder of 1,000 shards must not exhaust file descriptors). */
 const LOCAL_CONCURRENCY = 32;
 

@@ -11,4 +11,4 @@ export { bytesOf, DTYPE_BITS, isFloatingDtype, tensorBytes, TORCH_DTYPES, TORCH_
 export { parseJsonText } from "./json.js";
 export { dataEnd, LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, parseHeader, parseHeaderLength, type SafetensorsHeader, type TensorInfo } from "./header.js";
 export { matrixShape, shapeOf } from "./shapes.js";
-export { MODEL_FILES, planWeightFiles, type WeightPlan } from "./weight-files.js";
+export { MAX_CONFIG_BYTES, MAX_INDEX_BYTES, MODEL_FILES, planWeightFiles, type WeightPlan } from "./weight-files.js";

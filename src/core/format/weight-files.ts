@@ -5,6 +5,10 @@ export const MODEL_FILES = {
   config: "config.json",
 } as const;
 
+/** Size limits of those files, wherever they are read from: a config is a few KB, an index of 163 shards ~15 MB. */
+export const MAX_CONFIG_BYTES = 4_000_000;
+export const MAX_INDEX_BYTES = 200_000_000;
+
 // Weight formats other than safetensors, named when a folder has no safetensors to audit.
 const OTHER_WEIGHTS = /\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx|mlmodel|tflite)$/;
 

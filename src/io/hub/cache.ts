@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdir, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { checkShardName, MAX_HEADER_BYTES } from "../../core/format/index.js";
+import { checkShardName, MAX_HEADER_BYTES, MAX_INDEX_BYTES } from "../../core/format/index.js";
 import { openRegularFile, readRegion, readSmallFile, readTextRegion } from "../files.js";
 import { HubError } from "./errors.js";
 
@@ -37,8 +37,6 @@ const SHA = /^[0-9a-f]{40}$/;
 export const CACHE_FORMAT = 3;
 /** A manifest lists files and regions, config.json and blobs: a few tens of kilobytes; more is not ours. */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
-/** An index as the Hub source accepts it. */
-const MAX_INDEX_BYTES = 200_000_000;
 /** The manifest's length, at the very end of an entry. */
 const TRAILER_BYTES = 8;
 

@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import { assembleCheckpoint, checkShardName, NameRegistry, parseShardIndex, type ShardIndex } from "../../core/format/index.js";
 import { parseJsonText, readModelConfig } from "../../core/format/index.js";
 import { quantStatesNeeded } from "../../core/storage/index.js";
-import { MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
+import { MAX_CONFIG_BYTES, MAX_INDEX_BYTES, MODEL_FILES, planWeightFiles, type WeightPlan } from "../../core/format/index.js";
 import { QauditError, UsageError } from "../../core/errors.js";
 import { dataEnd } from "../../core/format/index.js";
 import type { Checkpoint, CheckpointFile } from "../../core/format/index.js";
@@ -44,8 +44,6 @@ export interface HubLoad {
   fromCache: boolean;
 }
 
-const MAX_CONFIG_BYTES = 4_000_000;
-const MAX_INDEX_BYTES = 200_000_000;
 /** First range read of a header when nothing suggests its size; most single-file headers are smaller. */
 export const DEFAULT_FIRST_READ = 100_000;
 const SHA = /^[0-9a-f]{40}$/;
